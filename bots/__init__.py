@@ -1,0 +1,1 @@
+"""Knowledge base, retrieval, auto-answer and operator suggestions (issue 8)."""

@@ -1,0 +1,181 @@
+"""The channel contract: normalised messages in, an outbox-driven `deliver()` out.
+
+Adapters never touch the database. Inbound, they build an `InboundMessage` at the edge and call the
+injected `ingest` coroutine (the inbox service). Outbound, the outbox worker calls `deliver()`,
+whose bookkeeping is final here; an adapter implements only `_send()`.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, TypeAlias, final
+
+
+class ChannelFeature(enum.IntFlag):
+    NONE = 0
+    ATTACHMENTS = enum.auto()
+    RICH_TEXT = enum.auto()
+    BUTTONS = enum.auto()
+    EDIT = enum.auto()
+    TYPING = enum.auto()
+    SUBJECT = enum.auto()
+    THREADS = enum.auto()
+    READ_RECEIPTS = enum.auto()
+
+
+@dataclass(frozen=True, slots=True)
+class InboundAttachment:
+    """A file that came with an inbound message, already saved under the data directory."""
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_path: str | None
+    stored: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ContactInfo:
+    """What the channel knows of the sender; `external_id` is the identity on this channel."""
+
+    external_id: str
+    name: str = ""
+    email: str | None = None
+    phone: str | None = None
+    verified: bool = False
+    display: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One customer message, normalised by an adapter.
+
+    Attributes:
+        channel: the channel kind (`webchat`, `email`, `telegram`, `sms`).
+        inbox: which site, mailbox, bot or number received it.
+        external_id: the provider's message id; with `channel` and `inbox` it makes ingest idempotent.
+        sender: the customer as this channel knows them.
+        text: plain text; `html` is the raw HTML if any (the inbox sanitises it).
+        thread_id: the provider's conversation id, when the channel has threads.
+        source: the touchpoint (page URL, referrer, UTM tags, start payload, mailbox...).
+        extra: what does not generalise.
+    """
+
+    channel: str
+    inbox: str
+    external_id: str
+    sender: ContactInfo
+    text: str = ""
+    html: str | None = None
+    subject: str = ""
+    thread_id: str | None = None
+    attachments: tuple[InboundAttachment, ...] = ()
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    source: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundAttachment:
+    filename: str
+    content_type: str
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A reply to deliver: everything an adapter needs, read from the store by the outbox worker."""
+
+    message_id: int
+    conversation_id: int
+    channel: str
+    inbox: str
+    recipient: ContactInfo
+    text: str
+    author_kind: str
+    author_name: str
+    direction: str = "out"
+    subject: str = ""
+    thread_id: str | None = None
+    attachments: tuple[OutboundAttachment, ...] = ()
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    """What the provider said: its id for the message and how far delivery got."""
+
+    external_id: str | None
+    status: str = "sent"
+
+
+class DeliveryError(Exception):
+    """Delivery failed; `temporary` ones are retried with backoff by the outbox."""
+
+    def __init__(self, message: str, *, temporary: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+        self.retry_after = retry_after
+
+
+class TemporaryDeliveryError(DeliveryError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message, temporary=True, retry_after=retry_after)
+
+
+class PermanentDeliveryError(DeliveryError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, temporary=False)
+
+
+Ingest: TypeAlias = Callable[[InboundMessage], Awaitable[Any]]
+
+
+class BaseChannel(abc.ABC):
+    """One configured channel instance (a site, a mailbox, a bot, a number)."""
+
+    kind: ClassVar[str]
+    features: ClassVar[ChannelFeature] = ChannelFeature.NONE
+    max_text_length: ClassVar[int | None] = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def start(self) -> None:
+        """Open connections and start background work; idempotent."""
+
+    async def stop(self) -> None:
+        """Close what `start()` opened; idempotent."""
+
+    @final
+    async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
+        """Send one outbound message after the checks every channel shares.
+
+        Raises:
+            PermanentDeliveryError: the message can never go out (a note, wrong channel, too long).
+            TemporaryDeliveryError: try again later (raised by `_send`).
+        """
+        if message.direction != "out":
+            raise PermanentDeliveryError(f"{message.direction} messages are never sent to customers")
+        if (message.channel, message.inbox) != (self.kind, self.name):
+            raise PermanentDeliveryError(
+                f"message for {message.channel}/{message.inbox} given to {self.kind}/{self.name}"
+            )
+        if message.attachments and not self.features & ChannelFeature.ATTACHMENTS:
+            raise PermanentDeliveryError(f"{self.kind} cannot send attachments")
+        if self.max_text_length is not None and len(message.text) > self.max_text_length:
+            raise PermanentDeliveryError(
+                f"text is {len(message.text)} characters; {self.kind} allows {self.max_text_length}"
+            )
+        return await self._send(message)
+
+    @abc.abstractmethod
+    async def _send(self, message: OutboundMessage) -> DeliveryReceipt:
+        """The transport call only."""

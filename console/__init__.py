@@ -1,0 +1,1 @@
+"""The core of Lines: domain model, storage, event bus, inbox, HTTP API, operator console."""

@@ -1,0 +1,49 @@
+"""Who may see what: one rule for lists, single reads, writes and pushed events.
+
+Operators and leads see conversations of their teams, those assigned to them, and those with no
+team yet (a shared general inbox); admins see everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lines.console.models import Conversation, Operator, Role
+from sqlalchemy import ColumnElement, false, or_, true
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    operator_id: int
+    role: str
+    team_ids: frozenset[int]
+
+    @classmethod
+    def of(cls, operator: Operator) -> Scope:
+        """Needs `operator.teams` loaded."""
+        return cls(operator.id, operator.role, frozenset(t.id for t in operator.teams))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role in (Role.LEAD, Role.ADMIN)
+
+    def can_see(self, team_id: int | None, assignee_id: int | None) -> bool:
+        if self.is_admin or assignee_id == self.operator_id or team_id is None:
+            return True
+        return team_id in self.team_ids
+
+    def can_see_conversation(self, conversation: Conversation) -> bool:
+        return self.can_see(conversation.team_id, conversation.assignee_id)
+
+    def conversation_filter(self) -> ColumnElement[bool]:
+        if self.is_admin:
+            return true()
+        return or_(
+            Conversation.assignee_id == self.operator_id,
+            Conversation.team_id.is_(None),
+            Conversation.team_id.in_(self.team_ids) if self.team_ids else false(),
+        )

@@ -1,0 +1,29 @@
+"""Demo data: two teams and four users with password "demo" (idempotent)."""
+
+from __future__ import annotations
+
+from lines.console.db import create_engine, session_maker
+from lines.console.models import Role
+from lines.console.settings import Settings
+from lines.console.users import add_user, ensure_team
+
+DEMO_PASSWORD = "demo"  # noqa: S105 - documented demo logins
+DEMO_USERS: list[tuple[str, str, Role, list[str], dict[str, int]]] = [
+    ("admin", "Admin", Role.ADMIN, ["support", "sales"], {}),
+    ("lead", "Lena Lead", Role.LEAD, ["support", "sales"], {"ru": 2, "en": 2}),
+    ("anna", "Anna Ivanova", Role.OPERATOR, ["support"], {"ru": 3, "en": 1}),
+    ("boris", "Boris Petrov", Role.OPERATOR, ["sales"], {"ru": 3, "sales": 2}),
+]
+
+
+async def seed_demo(settings: Settings) -> None:
+    engine = create_engine(settings.database_url, settings.storage.database_schema)
+    sessions = session_maker(engine)
+    try:
+        async with sessions() as session, session.begin():
+            await ensure_team(session, "support", "Support")
+            await ensure_team(session, "sales", "Sales")
+        for login, name, role, teams, skills in DEMO_USERS:
+            await add_user(sessions, login, DEMO_PASSWORD, role, teams, name, skills)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,72 @@
+"""Operator events: one funnel that publishes on the bus with the audience allowed to see them.
+
+Every event carries the conversation's team and assignee at publish time; each process filters
+per connected operator with `Scope.can_see`, so a push never reaches someone who could not read
+the conversation through the API (RELIABILITY.md item 77).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lines.console.access import Scope
+from lines.console.bus import EventBus
+from lines.console.models import Conversation
+
+EVENTS_TOPIC = "events"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who may receive an event. `everyone` is all staff; `operator_ids` a direct audience."""
+
+    team_id: int | None = None
+    assignee_id: int | None = None
+    everyone: bool = False
+    operator_ids: tuple[int, ...] = ()
+    conversation: bool = True
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> Audience:
+        return cls(team_id=conversation.team_id, assignee_id=conversation.assignee_id)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Audience:
+        return cls(
+            team_id=raw.get("team_id"),
+            assignee_id=raw.get("assignee_id"),
+            everyone=bool(raw.get("everyone")),
+            operator_ids=tuple(raw.get("operator_ids") or ()),
+            conversation=bool(raw.get("conversation", True)),
+        )
+
+    def admits(self, scope: Scope) -> bool:
+        if self.everyone:
+            return True
+        if self.operator_ids:
+            return scope.operator_id in self.operator_ids
+        if not self.conversation:
+            return False
+        return scope.can_see(self.team_id, self.assignee_id)
+
+
+class Events:
+    """`send_event`: the single way state changes reach consoles."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+
+    async def send(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
+        await self.bus.publish(
+            EVENTS_TOPIC,
+            {
+                "id": uuid.uuid4().hex,
+                "type": type_,
+                "at": datetime.now(UTC).isoformat(),
+                "data": data,
+                "audience": asdict(audience),
+            },
+        )

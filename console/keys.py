@@ -1,0 +1,34 @@
+"""Typed application state: everything shared lives on the app under these keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from lines.console.bus import EventBus
+from lines.console.db import SessionMaker
+from lines.console.events import Events
+from lines.console.history import CustomerHistory
+from lines.console.inbox import Inbox
+from lines.console.metrics import Metrics
+from lines.console.outbox import OutboxWorker
+from lines.console.ratelimit import RateLimiter
+from lines.console.settings import Settings
+from lines.console.storage import FileStore
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from lines.channels.base import BaseChannel
+
+settings_key = web.AppKey("settings", Settings)
+engine_key = web.AppKey("engine", AsyncEngine)
+sessions_key = web.AppKey("sessions", SessionMaker)
+bus_key = web.AppKey("bus", EventBus)
+limiter_key = web.AppKey("limiter", RateLimiter)
+events_key = web.AppKey("events", Events)
+inbox_key = web.AppKey("inbox", Inbox)
+history_key = web.AppKey("history", CustomerHistory)
+files_key = web.AppKey("files", FileStore)
+metrics_key = web.AppKey("metrics", Metrics)
+outbox_key = web.AppKey("outbox", OutboxWorker)
+channels_key = web.AppKey("channels", dict[tuple[str, str], "BaseChannel"])

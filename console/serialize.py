@@ -1,0 +1,114 @@
+"""Domain rows to the JSON shapes of the API, the operator events and the console."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from lines.console.models import (
+    Attachment,
+    Contact,
+    ContactIdentity,
+    Conversation,
+    Message,
+    Operator,
+    Team,
+)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def team_dict(team: Team) -> dict[str, Any]:
+    return {"id": team.id, "name": team.name, "title": team.title}
+
+
+def operator_brief(operator: Operator | None) -> dict[str, Any] | None:
+    if operator is None:
+        return None
+    return {"id": operator.id, "login": operator.login, "name": operator.name}
+
+
+def operator_dict(operator: Operator) -> dict[str, Any]:
+    """Needs `operator.teams` loaded."""
+    return {
+        "id": operator.id,
+        "login": operator.login,
+        "name": operator.name,
+        "role": operator.role,
+        "teams": [t.name for t in operator.teams],
+        "skills": operator.skills,
+        "capacity": operator.capacity,
+        "presence": operator.presence,
+        "locale": operator.locale,
+        "active": operator.active,
+    }
+
+
+def attachment_dict(att: Attachment) -> dict[str, Any]:
+    return {
+        "id": att.id,
+        "filename": att.filename,
+        "content_type": att.content_type,
+        "size": att.size,
+        "stored": att.stored,
+        "url": f"/attachments/{att.id}/{att.token}" if att.stored else None,
+    }
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    """Needs `message.attachments` loaded."""
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "direction": message.direction,
+        "author_kind": message.author_kind,
+        "author_id": message.author_operator_id,
+        "author_name": message.author_name,
+        "text": message.text,
+        "html": message.html,
+        "delivery_status": message.delivery_status,
+        "delivery_error": message.delivery_error,
+        "attachments": [attachment_dict(a) for a in message.attachments],
+        "created_at": iso(message.created_at),
+    }
+
+
+def identity_dict(identity: ContactIdentity) -> dict[str, Any]:
+    return {
+        "channel": identity.channel,
+        "inbox": identity.inbox,
+        "external_id": identity.external_id,
+        "display": identity.display,
+        "verified": identity.verified,
+    }
+
+
+def contact_brief(contact: Contact) -> dict[str, Any]:
+    return {"id": contact.id, "name": contact.name, "email": contact.email, "phone": contact.phone}
+
+
+def conversation_dict(conversation: Conversation, unread: bool = False) -> dict[str, Any]:
+    """Needs `contact`, `assignee` and `team` loaded."""
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "inbox": conversation.inbox,
+        "status": conversation.status,
+        "lead_type": conversation.lead_type,
+        "priority": conversation.priority,
+        "subject": conversation.subject,
+        "source": conversation.source,
+        "contact": contact_brief(conversation.contact),
+        "assignee": operator_brief(conversation.assignee),
+        "team": team_dict(conversation.team) if conversation.team else None,
+        "snoozed_until": iso(conversation.snoozed_until),
+        "created_at": iso(conversation.created_at),
+        "updated_at": iso(conversation.updated_at),
+        "last_message_at": iso(conversation.last_message_at),
+        "first_response_at": iso(conversation.first_response_at),
+        "resolved_at": iso(conversation.resolved_at),
+        "unread": unread,
+        "sla": None,
+    }

@@ -1,0 +1,231 @@
+"""Configuration: read `lines.toml` once at start, expand `${ENV}` references, validate.
+
+Every error names the key and the problem (`channels.webchat[0].origins: ...`), so an admin can fix
+the file without reading code. Environment variables `LINES_DATABASE_URL`, `LINES_DATA_DIR` and
+`LINES_REDIS_URL` override the file, as PRODUCT.md promises.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+DEFAULT_CONFIG_PATH = Path("config/lines.toml")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    public_url: str = ""
+    secret_key: SecretStr = SecretStr("")
+    trusted_proxies: list[str] = []
+    allowed_origins: list[str] = []
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class StorageSettings(_Section):
+    data_dir: str = "./data"
+    database_url: str = ""
+    database_schema: Annotated[str, Field(pattern=r"^([a-z_][a-z0-9_]{0,62})?$")] = ""
+    max_attachment_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    attachment_types: list[str] = [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ]
+
+
+class BusSettings(_Section):
+    redis_url: str = ""
+    key_prefix: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "lines"
+
+
+class AuthSettings(_Section):
+    session_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 12
+    login_window_seconds: Annotated[int, Field(ge=10)] = 900
+    login_failures_per_account: Annotated[int, Field(ge=1)] = 5
+    login_failures_per_ip: Annotated[int, Field(ge=1)] = 20
+
+
+class OutboxSettings(_Section):
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    backoff_base_seconds: Annotated[float, Field(gt=0)] = 2.0
+    backoff_max_seconds: Annotated[float, Field(gt=0)] = 600.0
+    poll_seconds: Annotated[float, Field(gt=0)] = 1.0
+    lease_seconds: Annotated[float, Field(gt=0)] = 120.0
+
+
+class ConsoleSettings(_Section):
+    default_locale: Literal["en", "ru"] = "en"
+
+
+class WebchatSite(_Section):
+    site_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    origins: list[str] = []
+    identity_secret: SecretStr = SecretStr("")
+    identity_required: bool = False
+    team: str | None = None
+    title: str = "Chat with us"
+    welcome: str = ""
+    max_message_chars: Annotated[int, Field(ge=1, le=100_000)] = 4000
+    messages_per_minute: Annotated[int, Field(ge=1)] = 30
+    new_conversations_per_ip_per_hour: Annotated[int, Field(ge=0)] = 60
+    max_upload_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+
+    @field_validator("origins")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value != "*" and not re.match(r"^https?://[^/\s]+$", value):
+                raise ValueError(f"{value!r} is not an origin like https://shop.example (no path) or '*'")
+        return [v.rstrip("/") for v in values]
+
+
+class ChannelsSettings(_Section):
+    webchat: list[WebchatSite] = []
+
+    @field_validator("webchat")
+    @classmethod
+    def _unique_sites(cls, sites: list[WebchatSite]) -> list[WebchatSite]:
+        keys = [s.site_key for s in sites]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"site_key must be unique; repeated: {', '.join(dupes)}")
+        return sites
+
+
+class Settings(_Section):
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    bus: BusSettings = BusSettings()
+    auth: AuthSettings = AuthSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    channels: ChannelsSettings = ChannelsSettings()
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.storage.data_dir).expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.storage.database_url or f"sqlite+aiosqlite:///{self.data_path / 'lines.db'}"
+
+    def webchat_site(self, site_key: str) -> WebchatSite | None:
+        return next((s for s in self.channels.webchat if s.site_key == site_key), None)
+
+
+def expand_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace `${NAME}` and `${NAME:-default}` in every string of a parsed TOML tree."""
+    if isinstance(value, dict):
+        return {k: expand_env(v, env, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: environment variable {name} is not set")
+
+    return ENV_REF.sub(substitute, value)
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str], source: str = "config") -> Settings:
+    """Validate a parsed config tree with environment overrides applied."""
+    tree = expand_env(dict(raw), env)
+    storage = dict(tree.get("storage", {}))
+    if env.get("LINES_DATABASE_URL"):
+        storage["database_url"] = env["LINES_DATABASE_URL"]
+    if env.get("LINES_DATA_DIR"):
+        storage["data_dir"] = env["LINES_DATA_DIR"]
+    tree["storage"] = storage
+    if env.get("LINES_REDIS_URL"):
+        tree["bus"] = {**tree.get("bus", {}), "redis_url": env["LINES_REDIS_URL"]}
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as err:
+        problems = "; ".join(f"{_format_loc(e['loc'])}: {e['msg']}" for e in err.errors())
+        raise ConfigError(f"{source}: {problems}") from err
+
+
+def default_config_text() -> str:
+    return resources.files("lines.config").joinpath("lines.toml").read_text(encoding="utf-8")
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Load the config file (`--config`, `LINES_CONFIG`, `./config/lines.toml` or the packaged default)."""
+    env = os.environ if env is None else env
+    chosen = path or env.get("LINES_CONFIG")
+    if chosen:
+        file = Path(chosen)
+        if not file.is_file():
+            raise ConfigError(f"{file}: no such config file")
+        text, source = file.read_text(encoding="utf-8"), str(file)
+    elif DEFAULT_CONFIG_PATH.is_file():
+        text, source = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"), str(DEFAULT_CONFIG_PATH)
+    else:
+        text, source = default_config_text(), "lines.toml (packaged default)"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: not valid TOML: {err}") from err
+    return parse_settings(raw, env, source)
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Use the configured secret, or one generated once and kept in the data directory."""
+    if settings.server.secret_key.get_secret_value():
+        return settings
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    key_file = settings.data_path / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    key = key_file.read_text().strip()
+    server = settings.server.model_copy(update={"secret_key": SecretStr(key)})
+    return settings.model_copy(update={"server": server})
