@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from aiohttp import web
+
 from lines.channels.base import BaseChannel
 from lines.channels.context import ChannelContext
 from lines.channels.webchat import setup as webchat_setup

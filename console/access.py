@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lines.console.models import Conversation, Operator, Role
 from sqlalchemy import ColumnElement, false, or_, true
+
+from lines.console.models import Conversation, Operator, Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
 from lines.console.access import Scope
 from lines.console.events import Audience, Events
 from lines.console.inbox import channel_key, clean_text, load_conversation, load_message
@@ -28,9 +32,6 @@ from lines.console.models import (
     utcnow,
 )
 from lines.console.serialize import conversation_dict, message_dict, operator_brief
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 MAX_REPLY_CHARS = 20_000
 

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias
 
 from aiohttp import web
+from sqlalchemy import select, text
+
 from lines.channels import CHANNELS
 from lines.channels.base import BaseChannel, InboundMessage
 from lines.console import api, operator_ws, views
@@ -36,7 +38,6 @@ from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import MemoryRateLimiter, RateLimiter
 from lines.console.settings import Settings
 from lines.console.storage import FileStore
-from sqlalchemy import select, text
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
+
 from lines.console.db import create_engine, is_sqlite, session_maker
 from lines.console.migrate import upgrade
 from lines.console.models import Role

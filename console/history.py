@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
 from lines.console.db import SessionMaker
 from lines.console.models import ContactIdentity, Conversation, Direction, Message
 from lines.console.serialize import attachment_dict, iso
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 PUBLIC = (Direction.IN, Direction.OUT)
 

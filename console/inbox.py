@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import nh3
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
 from lines.channels.base import InboundMessage
 from lines.console.bus import EventBus
 from lines.console.db import SessionMaker
@@ -31,10 +36,6 @@ from lines.console.models import (
 )
 from lines.console.serialize import conversation_dict, message_dict
 from lines.console.storage import new_token
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 log = logging.getLogger(__name__)
 INBOUND_QUEUE = "inbound"

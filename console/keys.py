@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from lines.console.bus import EventBus
 from lines.console.db import SessionMaker
 from lines.console.events import Events
@@ -15,7 +17,6 @@ from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import RateLimiter
 from lines.console.settings import Settings
 from lines.console.storage import FileStore
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 if TYPE_CHECKING:
     from lines.channels.base import BaseChannel

@@ -15,6 +15,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
 from lines.channels.base import (
     BaseChannel,
     ContactInfo,
@@ -41,9 +45,6 @@ from lines.console.models import (
 )
 from lines.console.serialize import conversation_dict, message_dict
 from lines.console.settings import OutboxSettings
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 log = logging.getLogger(__name__)
 BATCH = 100

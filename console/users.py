@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from lines.console.db import SessionMaker
-from lines.console.models import Operator, Role, Team
-from lines.console.passwords import hash_password
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+
+from lines.console.db import SessionMaker
+from lines.console.models import Operator, Role, Team
+from lines.console.passwords import hash_password
 
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TEAM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

@@ -77,13 +77,14 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         await admin.dispose()
 
 
-def make_settings(
-    tmp_path: Path, database: Database, redis_url: str = "", **overrides: Any
-) -> Settings:
+def make_settings(tmp_path: Path, database: Database, redis_url: str = "", **overrides: Any) -> Settings:
     raw: dict[str, Any] = {
         "server": {"secret_key": "test-secret-key-0123456789"},
-        "storage": {"data_dir": str(tmp_path / "data"), "database_url": database.url,
-                    "database_schema": database.schema},
+        "storage": {
+            "data_dir": str(tmp_path / "data"),
+            "database_url": database.url,
+            "database_schema": database.schema,
+        },
         "bus": {"redis_url": redis_url, "key_prefix": f"t{uuid.uuid4().hex[:10]}"},
         "outbox": {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "poll_seconds": 0.05},
         "channels": {

@@ -20,8 +20,12 @@ Client = TestClient[web.Request, web.Application]
 
 def inbound(external_id: str, text: str = "hello", sender: str = "visitor-1", **kw: Any) -> InboundMessage:
     return InboundMessage(
-        channel="webchat", inbox="demo", external_id=external_id,
-        sender=ContactInfo(external_id=sender, name="Vera"), text=text, **kw,
+        channel="webchat",
+        inbox="demo",
+        external_id=external_id,
+        sender=ContactInfo(external_id=sender, name="Vera"),
+        text=text,
+        **kw,
     )
 
 

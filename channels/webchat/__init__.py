@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+
 from lines.channels.base import BaseChannel
 from lines.channels.context import ChannelContext
 

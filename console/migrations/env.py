@@ -1,6 +1,7 @@
 """Alembic environment: always given a live connection by `lines.console.migrate.upgrade`."""
 
 from alembic import context
+
 from lines.console.models import Base
 
 connection = context.config.attributes.get("connection")
