@@ -33,7 +33,6 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -136,9 +135,9 @@ new_conversations_per_ip_per_hour = 0
         self.pid = self.proc.pid
         base = f"http://127.0.0.1:{port}"
         await wait_http(base + "/healthz")
-        async with aiohttp.ClientSession() as s:
-            async with s.post(base + "/api/v1/auth/login", json={"login": "bench", "password": "bench-pass"}) as r:
-                token = (await r.json())["token"]
+        credentials = {"login": "bench", "password": "bench-pass"}
+        async with aiohttp.ClientSession() as s, s.post(base + "/api/v1/auth/login", json=credentials) as r:
+            token = (await r.json())["token"]
         self.ws_url = f"ws://127.0.0.1:{port}/webchat/bench/ws"
         self.events_url = f"ws://127.0.0.1:{port}/api/v1/events?token={token}"
 
@@ -292,7 +291,7 @@ async def run_one(target: Target, conns: int, args: argparse.Namespace) -> Resul
 
 def raise_fd_limit() -> None:
     """Each connection is a file descriptor on both sides; the server inherits this limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
