@@ -6,11 +6,12 @@ publishing events only after the commit so a console never shows what the store 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -127,14 +128,23 @@ async def do_assign(
     conversation_id: int,
     operator_id: int | None,
     team_name: str | None,
+    *,
+    expect_assignee: Collection[int | None] | None = None,
+    unassign: bool = False,
 ) -> dict[str, Any]:
     """Assign to an operator (`operator_id`, or None to unassign) and/or move to a team.
 
     The write is a compare-and-set on the assignee and team read here, so two operators clicking
     "take" at once produce one winner; the other gets 409 with who has it (RELIABILITY.md item 67).
+    `expect_assignee` makes the caller's view of the current assignee a precondition too: "take"
+    passes `(None, me)`, so a conversation someone else took a moment ago is not silently taken
+    over. `unassign` with a team move drops the assignee even if they are a member of the new team.
     The assignee is always a member of the conversation's team (item 68).
     """
     conversation = await visible_conversation(session, scope, conversation_id)
+    if expect_assignee is not None and conversation.assignee_id not in expect_assignee:
+        holder = conversation.assignee.name if conversation.assignee else "nobody"
+        raise ActionError(409, "conflict", f"conversation was changed meanwhile; now assigned to {holder}")
     old_audience = Audience.of(conversation)
     team_id = conversation.team_id
     if team_name is not None:
@@ -158,11 +168,11 @@ async def do_assign(
         if not scope.is_lead and assignee.id != scope.operator_id and team_id not in scope.team_ids:
             raise ActionError(403, "forbidden", "operators assign only within their own teams")
         assignee_id = assignee.id
-    elif team_name is not None and assignee_id is not None:
+    elif team_name is not None and assignee_id is not None and not unassign:
         current = await load_operator(session, assignee_id)
         if current is None or team_id not in {t.id for t in current.teams}:
             assignee_id = None
-    elif team_name is None:
+    else:
         assignee_id = None
     result = await session.execute(
         update(Conversation)
@@ -242,15 +252,25 @@ async def do_set_presence(
 
 
 async def do_mark_read(session: AsyncSession, scope: Scope, conversation_id: int) -> None:
+    """Mark everything so far as read; two tabs marking at once is not an error (RELIABILITY.md #70)."""
     conversation = await visible_conversation(session, scope, conversation_id)
     last = await session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
     if last is None:
         return
-    read = await session.get(ConversationRead, (scope.operator_id, conversation.id))
-    if read is None:
-        session.add(
-            ConversationRead(operator_id=scope.operator_id, conversation_id=conversation.id, last_read_message_id=last)
-        )
-    elif read.last_read_message_id < last:
-        read.last_read_message_id = last
-    await session.commit()
+    for attempt in range(2):
+        read = await session.get(ConversationRead, (scope.operator_id, conversation.id), populate_existing=True)
+        if read is None:
+            session.add(
+                ConversationRead(
+                    operator_id=scope.operator_id, conversation_id=conversation.id, last_read_message_id=last
+                )
+            )
+        elif read.last_read_message_id < last:
+            read.last_read_message_id = last
+        try:
+            await session.commit()
+            return
+        except IntegrityError:
+            await session.rollback()
+            if attempt == 1:
+                raise

@@ -112,3 +112,30 @@ def conversation_dict(conversation: Conversation, unread: bool = False) -> dict[
         "unread": unread,
         "sla": None,
     }
+
+
+def contact_dict(contact: Contact) -> dict[str, Any]:
+    """Needs `contact.identities` loaded."""
+    return {
+        **contact_brief(contact),
+        "attributes": contact.attributes,
+        "tags": contact.tags,
+        "blocked": contact.blocked,
+        "identities": [identity_dict(i) for i in contact.identities],
+    }
+
+
+def conversation_brief(conversation: Conversation) -> dict[str, Any]:
+    """A line in a customer's history. Needs `assignee` and `team` loaded."""
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "inbox": conversation.inbox,
+        "status": conversation.status,
+        "subject": conversation.subject,
+        "assignee": operator_brief(conversation.assignee),
+        "team": team_dict(conversation.team) if conversation.team else None,
+        "created_at": iso(conversation.created_at),
+        "last_message_at": iso(conversation.last_message_at),
+        "resolved_at": iso(conversation.resolved_at),
+    }

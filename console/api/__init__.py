@@ -1,20 +1,56 @@
-"""HTTP API under /api/v1 (to be filled: auth, conversations, operators, teams, OpenAPI)."""
+"""HTTP API under /api/v1: one route table (auth, conversations, operators, teams) and its OpenAPI."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeAlias
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, TypeAlias
 
 from aiohttp import web
+
+from lines.console.api import conversations, operators, session, teams
+from lines.console.api.errors import api_errors
+from lines.console.api.openapi import build_openapi
+from lines.console.api.routing import Route, add_routes, routes_key
 
 Middleware: TypeAlias = Callable[
     [web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[web.StreamResponse]
 ]
 
+ROUTES: list[Route] = [*session.ROUTES, *conversations.ROUTES, *operators.ROUTES, *teams.ROUTES]
+
+
+class _SpecCache:
+    """The document is built on first request: other modules add their routes during setup."""
+
+    def __init__(self) -> None:
+        self.spec: dict[str, Any] | None = None
+
+
+_spec_key = web.AppKey("openapi_spec", _SpecCache)
+
+
+def _version() -> str:
+    try:
+        return version("lines")
+    except PackageNotFoundError:
+        return "0"
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    cache = request.app[_spec_key]
+    if cache.spec is None:
+        cache.spec = build_openapi(request.app[routes_key], _version())
+    return web.json_response(cache.spec)
+
 
 def middlewares() -> list[Middleware]:
-    return []
+    return [api_errors]
 
 
 def setup(app: web.Application) -> None:
-    """Add the API routes."""
+    """Add the API routes; `app[routes_key]` is the table the OpenAPI document is built from."""
+    app[routes_key] = list(ROUTES)
+    app[_spec_key] = _SpecCache()
+    add_routes(app, ROUTES)
+    app.router.add_get("/api/openapi.json", openapi_json, name="openapi")

@@ -1,0 +1,303 @@
+"""Conversations: the inbox views, one conversation with its history, and the operator's actions on it.
+
+Every query goes through `Scope.conversation_filter()` / `visible_conversation`, so another team's
+conversation is a 404 on read and write alike (RELIABILITY.md #77). Filters come from allow-lists
+and reach SQL only as bound parameters (#78).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+from sqlalchemy import ColumnElement, and_, case, false, or_, select
+from sqlalchemy.orm import aliased, selectinload
+
+from lines.console.actions import do_assign, do_mark_read, do_reply, do_set_status, visible_conversation
+from lines.console.api.errors import ApiError
+from lines.console.api.routing import Body, Call, Query, Route
+from lines.console.api.schemas import ConversationDetail, ConversationList, ConversationOut, MessageOut, OkOut
+from lines.console.keys import events_key, outbox_key, sessions_key
+from lines.console.models import Contact, Conversation, ConversationRead, Message, Status
+from lines.console.serialize import contact_dict, conversation_brief, conversation_dict, message_dict
+from lines.console.users import TEAM
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+MAX_MESSAGES = 1000
+MAX_PREVIOUS = 50
+CURSOR = re.compile(r"^(\d{1,20})\.(\d{1,19})$")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+View = Literal["mine", "unassigned", "team", "all"]
+
+
+class ListQuery(Query):
+    view: View = "all"
+    status: Literal["open", "pending", "snoozed", "resolved", "any"] = "open"
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    before: Annotated[str | None, Field(pattern=CURSOR.pattern, description="`next_cursor` of the previous page")] = (
+        None
+    )
+
+
+class ReplyIn(Body):
+    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    private: bool = False
+
+
+class AssignIn(Body):
+    """`{operator_id}` assigns (null unassigns), `{team}` moves to a team; both may be given.
+
+    Assigning yourself ("take") succeeds only while the conversation is unassigned or already
+    yours, unless `expected_assignee_id` names who you know holds it (a lead taking over).
+    """
+
+    operator_id: Annotated[int, Field(gt=0)] | None = None
+    team: Annotated[str, Field(pattern=TEAM.pattern)] | None = None
+    expected_assignee_id: Annotated[int, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AssignIn:
+        if not {"operator_id", "team"} & self.model_fields_set:
+            raise ValueError("give operator_id, team or both")
+        return self
+
+
+class StatusIn(Body):
+    status: Literal["open", "pending", "snoozed", "resolved"]
+    until: AwareDatetime | None = None
+
+
+def _cursor(conversation: Conversation) -> str:
+    delta = conversation.last_message_at - EPOCH
+    micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{micros}.{conversation.id}"
+
+
+def _after_cursor(raw: str) -> ColumnElement[bool]:
+    match = CURSOR.match(raw)
+    if match is None:  # the query model already checked the pattern
+        raise ApiError(422, "validation_error", "before: not a cursor from next_cursor")
+    try:
+        at = EPOCH + timedelta(microseconds=int(match.group(1)))
+    except OverflowError as err:
+        raise ApiError(422, "validation_error", "before: not a cursor from next_cursor") from err
+    conversation_id = int(match.group(2))
+    return or_(
+        Conversation.last_message_at < at,
+        and_(Conversation.last_message_at == at, Conversation.id < conversation_id),
+    )
+
+
+def _view_filter(call: Call, view: View) -> ColumnElement[bool]:
+    scope = call.ctx.scope
+    if view == "mine":
+        return Conversation.assignee_id == scope.operator_id
+    if view == "unassigned":
+        return Conversation.assignee_id.is_(None)
+    if view == "team":
+        return Conversation.team_id.in_(scope.team_ids) if scope.team_ids else false()
+    return Conversation.id.is_not(None)
+
+
+def _unread(read: Any) -> ColumnElement[bool]:
+    return case(
+        (
+            and_(
+                Conversation.last_inbound_message_id.is_not(None),
+                or_(
+                    read.last_read_message_id.is_(None),
+                    read.last_read_message_id < Conversation.last_inbound_message_id,
+                ),
+            ),
+            True,
+        ),
+        else_=False,
+    )
+
+
+async def list_conversations(call: Call) -> dict[str, Any]:
+    query = call.query(ListQuery)
+    scope = call.ctx.scope
+    read = aliased(ConversationRead)
+    stmt = (
+        select(Conversation, _unread(read).label("unread"))
+        .outerjoin(read, and_(read.conversation_id == Conversation.id, read.operator_id == scope.operator_id))
+        .where(scope.conversation_filter(), _view_filter(call, query.view))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(query.limit + 1)
+        .options(
+            selectinload(Conversation.contact),
+            selectinload(Conversation.assignee),
+            selectinload(Conversation.team),
+        )
+    )
+    if query.status != "any":
+        stmt = stmt.where(Conversation.status == query.status)
+    if query.before:
+        stmt = stmt.where(_after_cursor(query.before))
+    async with call.app[sessions_key]() as session:
+        rows = (await session.execute(stmt)).all()
+    page = rows[: query.limit]
+    return {
+        "conversations": [conversation_dict(c, unread=bool(unread)) for c, unread in page],
+        "next_cursor": _cursor(page[-1][0]) if len(rows) > query.limit else None,
+    }
+
+
+async def get_conversation(call: Call) -> dict[str, Any]:
+    scope = call.ctx.scope
+    async with call.app[sessions_key]() as session:
+        conversation = await visible_conversation(session, scope, call.ids["id"])
+        contact = await session.scalar(
+            select(Contact).where(Contact.id == conversation.contact_id).options(selectinload(Contact.identities))
+        )
+        assert contact is not None
+        messages = (
+            await session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.id.desc())
+                .limit(MAX_MESSAGES + 1)
+                .options(selectinload(Message.attachments))
+            )
+        ).all()
+        previous = (
+            await session.scalars(
+                select(Conversation)
+                .where(
+                    Conversation.contact_id == contact.id,
+                    Conversation.id != conversation.id,
+                    scope.conversation_filter(),
+                )
+                .order_by(Conversation.id.desc())
+                .limit(MAX_PREVIOUS)
+                .options(selectinload(Conversation.assignee), selectinload(Conversation.team))
+            )
+        ).all()
+        read_up_to = await session.scalar(
+            select(ConversationRead.last_read_message_id).where(
+                ConversationRead.operator_id == scope.operator_id,
+                ConversationRead.conversation_id == conversation.id,
+            )
+        )
+    last_in = conversation.last_inbound_message_id
+    unread = last_in is not None and (read_up_to is None or read_up_to < last_in)
+    shown = list(reversed(messages[:MAX_MESSAGES]))
+    return {
+        **conversation_dict(conversation, unread=unread),
+        "contact": contact_dict(contact),
+        "messages": [message_dict(m) for m in shown],
+        "messages_truncated": len(messages) > MAX_MESSAGES,
+        "previous_conversations": [conversation_brief(c) for c in previous],
+    }
+
+
+async def reply(call: Call) -> dict[str, Any]:
+    body = call.body(ReplyIn)
+    async with call.app[sessions_key]() as session:
+        return await do_reply(
+            session,
+            call.app[events_key],
+            call.ctx.scope,
+            call.ids["id"],
+            body.text,
+            body.private,
+            call.app[outbox_key].notify,
+        )
+
+
+async def assign(call: Call) -> dict[str, Any]:
+    body = call.body(AssignIn)
+    scope = call.ctx.scope
+    fields = body.model_fields_set
+    expect: tuple[int | None, ...] | None = None
+    if "expected_assignee_id" in fields:
+        expect = (body.expected_assignee_id,)
+    elif body.operator_id == scope.operator_id:
+        expect = (None, scope.operator_id)
+    async with call.app[sessions_key]() as session:
+        return await do_assign(
+            session,
+            call.app[events_key],
+            scope,
+            call.ids["id"],
+            body.operator_id,
+            body.team,
+            expect_assignee=expect,
+            unassign="operator_id" in fields and body.operator_id is None,
+        )
+
+
+async def set_status(call: Call) -> dict[str, Any]:
+    body = call.body(StatusIn)
+    async with call.app[sessions_key]() as session:
+        return await do_set_status(
+            session, call.app[events_key], call.ctx.scope, call.ids["id"], Status(body.status), body.until
+        )
+
+
+async def mark_read(call: Call) -> dict[str, Any]:
+    async with call.app[sessions_key]() as session:
+        await do_mark_read(session, call.ctx.scope, call.ids["id"])
+    return {"ok": True}
+
+
+ONE = "/api/v1/conversations/{id}"
+ROUTES = [
+    Route(
+        "GET",
+        "/api/v1/conversations",
+        list_conversations,
+        "Inbox: conversations I may see, newest activity first, paged by cursor",
+        ConversationList,
+        query=ListQuery,
+        tag="conversations",
+    ),
+    Route(
+        "GET",
+        ONE,
+        get_conversation,
+        "One conversation with its messages, contact, identities and the contact's previous conversations",
+        ConversationDetail,
+        errors=(404,),
+        tag="conversations",
+    ),
+    Route(
+        "POST",
+        f"{ONE}/messages",
+        reply,
+        "Reply to the customer through the conversation's channel, or add a private note",
+        MessageOut,
+        body=ReplyIn,
+        status=201,
+        errors=(404,),
+        tag="conversations",
+    ),
+    Route(
+        "POST",
+        f"{ONE}/assign",
+        assign,
+        "Assign to an operator, unassign, or move to a team",
+        ConversationOut,
+        body=AssignIn,
+        errors=(404, 409),
+        tag="conversations",
+    ),
+    Route(
+        "POST",
+        f"{ONE}/status",
+        set_status,
+        "Open, set pending, snooze until a time, or resolve",
+        ConversationOut,
+        body=StatusIn,
+        errors=(404,),
+        tag="conversations",
+    ),
+    Route(
+        "POST", f"{ONE}/read", mark_read, "Mark the conversation read for me", OkOut, errors=(404,), tag="conversations"
+    ),
+]

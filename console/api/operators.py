@@ -1,0 +1,235 @@
+"""Operators: list, create (leads and admins), and patch through an explicit field allow-list.
+
+Who may change what (RELIABILITY.md #80, no mass assignment):
+- an operator changes only their own name, password and locale;
+- a lead does the same for themselves, and manages operators (role `operator`) who share a team
+  with them: every field but role, and team changes only within the lead's own teams;
+- an admin changes anything, except their own role and active flag (no locking oneself out).
+A role change or deactivation revokes the target's sessions (open sockets close at once); a password
+change revokes their other sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from lines.console.actions import load_operator
+from lines.console.api.errors import ApiError
+from lines.console.api.routing import Body, Call, Route
+from lines.console.api.schemas import OperatorList, OperatorOut
+from lines.console.auth import AuthContext, announce_session_change, revoke_operator_sessions
+from lines.console.keys import bus_key, sessions_key
+from lines.console.models import Operator, Role, Team
+from lines.console.passwords import hash_password
+from lines.console.serialize import operator_dict
+from lines.console.users import LOGIN, TEAM
+
+MIN_PASSWORD = 8
+SKILL = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=1024)]
+TeamName = Annotated[str, Field(pattern=TEAM.pattern)]
+SkillLevel = Annotated[int, Field(ge=1, le=5)]
+Skills = Annotated[dict[Annotated[str, Field(pattern=SKILL)], SkillLevel], Field(max_length=50)]
+RoleName = Literal["operator", "lead", "admin"]
+Locale = Literal["en", "ru"]
+SELF_FIELDS = frozenset({"name", "password", "locale"})
+
+
+class Capacity(Body):
+    """How many open conversations of each channel kind an operator takes at once."""
+
+    chat: Annotated[int, Field(ge=0, le=1000)] = 5
+    email: Annotated[int, Field(ge=0, le=1000)] = 10
+
+
+class OperatorCreate(Body):
+    login: Annotated[str, Field(pattern=LOGIN.pattern)]
+    name: Name
+    password: Password
+    role: RoleName = "operator"
+    teams: Annotated[list[TeamName], Field(max_length=100)] = []
+    skills: Skills = {}
+    capacity: Capacity = Capacity()
+    locale: Locale | None = None
+
+
+class OperatorPatch(Body):
+    name: Name | None = None
+    password: Password | None = None
+    locale: Locale | None = None
+    role: RoleName | None = None
+    teams: Annotated[list[TeamName], Field(max_length=100)] | None = None
+    skills: Skills | None = None
+    capacity: Capacity | None = None
+    active: bool | None = None
+
+
+async def _teams(session: AsyncSession, names: list[str]) -> list[Team]:
+    wanted = sorted(set(names))
+    found = list((await session.scalars(select(Team).where(Team.name.in_(wanted)))).all())
+    missing = sorted(set(wanted) - {t.name for t in found})
+    if missing:
+        raise ApiError(422, "unknown_team", f"teams: {', '.join(missing)} do not exist")
+    return found
+
+
+def _lead_teams(ctx: AuthContext) -> set[str]:
+    return {t.name for t in ctx.operator.teams}
+
+
+async def list_operators(call: Call) -> dict[str, Any]:
+    async with call.app[sessions_key]() as session:
+        operators = (
+            await session.scalars(
+                select(Operator).order_by(Operator.name, Operator.id).options(selectinload(Operator.teams))
+            )
+        ).all()
+    return {"operators": [operator_dict(o) for o in operators]}
+
+
+async def create_operator(call: Call) -> dict[str, Any]:
+    ctx, body = call.ctx, call.body(OperatorCreate)
+    if not ctx.scope.is_lead:
+        raise ApiError(403, "forbidden", "only leads and admins create operators")
+    if not ctx.scope.is_admin:
+        if body.role != Role.OPERATOR:
+            raise ApiError(403, "forbidden", "leads create only operators")
+        outside = set(body.teams) - _lead_teams(ctx)
+        if outside:
+            raise ApiError(
+                403, "forbidden", f"teams: a lead adds operators only to their own teams, not {sorted(outside)}"
+            )
+    password_hash = await asyncio.to_thread(hash_password, body.password)  # argon2 is slow by design
+    async with call.app[sessions_key]() as session:
+        try:
+            async with session.begin():
+                if await session.scalar(select(Operator.id).where(Operator.login == body.login)) is not None:
+                    raise ApiError(409, "login_taken", f"login {body.login!r} is taken")
+                operator = Operator(
+                    login=body.login,
+                    name=body.name,
+                    password_hash=password_hash,
+                    role=body.role,
+                    teams=await _teams(session, body.teams),
+                    skills=body.skills,
+                    capacity=body.capacity.model_dump(),
+                    locale=body.locale,
+                )
+                session.add(operator)
+        except IntegrityError as err:  # a concurrent create of the same login
+            raise ApiError(409, "login_taken", f"login {body.login!r} is taken") from err
+        created = await load_operator(session, operator.id)
+    assert created is not None
+    return operator_dict(created)
+
+
+def _check_patch(ctx: AuthContext, target: Operator, fields: set[str], body: OperatorPatch) -> None:
+    """Raise 403/422 unless the caller may change `fields` of `target`."""
+    me = target.id == ctx.operator.id
+    if ctx.scope.is_admin:
+        if me and ({"role", "active"} & fields) and (body.role not in (None, Role.ADMIN) or body.active is False):
+            raise ApiError(422, "cannot_demote_self", "admins cannot demote or deactivate themselves")
+        return
+    if me:
+        if fields - SELF_FIELDS:
+            raise ApiError(403, "forbidden", f"you may change only {', '.join(sorted(SELF_FIELDS))} of yourself")
+        return
+    if not ctx.scope.is_lead:
+        raise ApiError(403, "forbidden", "operators may change only themselves")
+    lead_teams = _lead_teams(ctx)
+    target_teams = {t.name for t in target.teams}
+    if target.role != Role.OPERATOR or (target_teams and not target_teams & lead_teams):
+        raise ApiError(403, "forbidden", "leads manage only operators of their own teams")
+    if "role" in fields and body.role != Role.OPERATOR:
+        raise ApiError(403, "forbidden", "only admins change roles")
+    if body.teams is not None:
+        changed = target_teams ^ set(body.teams)
+        if changed - lead_teams:
+            raise ApiError(
+                403, "forbidden", f"teams: a lead changes only their own teams, not {sorted(changed - lead_teams)}"
+            )
+
+
+async def patch_operator(call: Call) -> dict[str, Any]:
+    ctx, body = call.ctx, call.body(OperatorPatch)
+    fields = set(body.model_fields_set)
+    for name in fields:
+        if getattr(body, name) is None and name != "locale":
+            raise ApiError(422, "validation_error", f"{name}: must not be null")
+    password_hash = await asyncio.to_thread(hash_password, body.password) if body.password else None
+    async with call.app[sessions_key]() as session:
+        async with session.begin():
+            target = await session.scalar(
+                select(Operator)
+                .where(Operator.id == call.ids["id"])
+                .options(selectinload(Operator.teams))
+                .with_for_update()
+            )
+            if target is None:
+                raise ApiError(404, "not_found", f"operator {call.ids['id']} not found")
+            _check_patch(ctx, target, fields, body)
+            revoke_all = ("role" in fields and body.role != target.role) or (
+                "active" in fields and body.active is False and target.active
+            )
+            rights_changed = revoke_all or ("teams" in fields) or ("active" in fields)
+            if "name" in fields and body.name is not None:
+                target.name = body.name
+            if "locale" in fields:
+                target.locale = body.locale
+            if password_hash is not None:
+                target.password_hash = password_hash
+            if body.role is not None:
+                target.role = body.role
+            if body.teams is not None:
+                target.teams = await _teams(session, body.teams)
+            if body.skills is not None:
+                target.skills = body.skills
+            if body.capacity is not None:
+                target.capacity = body.capacity.model_dump()
+            if body.active is not None:
+                target.active = body.active
+            if revoke_all:
+                await revoke_operator_sessions(session, target.id)
+            elif body.password is not None:
+                keep = ctx.session_id if target.id == ctx.operator.id else None
+                await revoke_operator_sessions(session, target.id, keep_session_id=keep)
+        updated = await load_operator(session, target.id)
+    assert updated is not None
+    if revoke_all or rights_changed or body.password is not None:
+        await announce_session_change(call.app[bus_key], updated.id)
+    return operator_dict(updated)
+
+
+ROUTES = [
+    Route("GET", "/api/v1/operators", list_operators, "All operators", OperatorList, tag="operators"),
+    Route(
+        "POST",
+        "/api/v1/operators",
+        create_operator,
+        "Create an operator (leads: role operator in their own teams; admins: any)",
+        OperatorOut,
+        body=OperatorCreate,
+        status=201,
+        errors=(403, 409),
+        tag="operators",
+    ),
+    Route(
+        "PATCH",
+        "/api/v1/operators/{id}",
+        patch_operator,
+        "Change an operator (fields allowed depend on who you are)",
+        OperatorOut,
+        body=OperatorPatch,
+        errors=(403, 404),
+        tag="operators",
+    ),
+]
