@@ -1,0 +1,94 @@
+"""`lines db upgrade` builds the schema the models describe, on SQLite and PostgreSQL, and is idempotent."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lines.console.db import create_engine
+from lines.console.migrate import alembic_config, upgrade
+from lines.console.models import Base
+from tests.conftest import need
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database: a new SQLite file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'lines.db'}")
+        yield engine
+        await engine.dispose()
+        return
+    url = need("LINES_TEST_DATABASE_URL", "PostgreSQL")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(url, schema)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+def differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def test_upgrade_creates_the_schema_of_the_models(empty_engine: AsyncEngine) -> None:
+    async with empty_engine.connect() as conn:
+        assert await conn.run_sync(current_revision) is None
+    await upgrade(empty_engine)
+    async with empty_engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert await conn.run_sync(current_revision) == head
+
+
+async def test_a_second_upgrade_changes_nothing(empty_engine: AsyncEngine) -> None:
+    await upgrade(empty_engine)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(empty_engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await upgrade(empty_engine)
+    finally:
+        event.remove(empty_engine.sync_engine, "before_cursor_execute", record)
+    writes = [s for s in statements if s.lstrip().split(" ", 1)[0].upper() in {"CREATE", "ALTER", "DROP", "INSERT"}]
+    assert writes == []
+    assert any("alembic_version" in s for s in statements)  # it did look
+    async with empty_engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
+
+
+async def test_every_model_table_is_created(empty_engine: AsyncEngine) -> None:
+    await upgrade(empty_engine)
+
+    def tables(connection: Connection) -> set[str]:
+        from sqlalchemy import inspect
+
+        return set(inspect(connection).get_table_names())
+
+    async with empty_engine.connect() as conn:
+        assert set(Base.metadata.tables) | {"alembic_version"} == await conn.run_sync(tables)
