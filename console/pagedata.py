@@ -1,0 +1,197 @@
+"""Reads behind the console pages: the inbox list with counts, previews and unread marks, one conversation.
+
+Every query goes through `Scope.conversation_filter()` (the API's visibility rule), so a page never
+shows what the API would refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, false, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from lines.console.access import Scope
+from lines.console.models import (
+    Contact,
+    Conversation,
+    ConversationRead,
+    Direction,
+    Message,
+    Operator,
+    Team,
+)
+
+VIEWS = ("mine", "unassigned", "team", "all")
+STATUSES = ("open", "pending", "snoozed", "resolved")
+STATUS_FILTERS = (*STATUSES, "any")
+LIST_LIMIT = 100  # the API's page size limit, so a live re-fetch sees the same rows
+PREVIEW_CHARS = 160
+_SPACE = re.compile(r"\s+")
+
+
+def view_filter(view: str, scope: Scope) -> ColumnElement[bool]:
+    """The condition of one inbox view, on top of the visibility filter."""
+    if view == "mine":
+        return Conversation.assignee_id == scope.operator_id
+    if view == "unassigned":
+        return Conversation.assignee_id.is_(None)
+    if view == "team":
+        return Conversation.team_id.in_(scope.team_ids) if scope.team_ids else false()
+    return true()
+
+
+def status_filter(status: str) -> ColumnElement[bool]:
+    return Conversation.status == status if status in STATUSES else true()
+
+
+def preview(text: str) -> str:
+    flat = _SPACE.sub(" ", text).strip()
+    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    conversation: Conversation
+    unread: bool
+    last_text: str
+    last_direction: str | None
+
+
+async def counts(session: AsyncSession, scope: Scope, status: str) -> dict[str, int]:
+    """How many visible conversations each view holds under the status filter, in one query."""
+    columns = [func.coalesce(func.sum(case((view_filter(v, scope), 1), else_=0)), 0) for v in VIEWS]
+    row = (await session.execute(select(*columns).where(scope.conversation_filter(), status_filter(status)))).one()
+    return {view: int(value) for view, value in zip(VIEWS, row, strict=True)}
+
+
+async def inbox_rows(session: AsyncSession, scope: Scope, view: str, status: str) -> list[Row]:
+    conversations = list(
+        (
+            await session.scalars(
+                select(Conversation)
+                .where(scope.conversation_filter(), view_filter(view, scope), status_filter(status))
+                .options(
+                    selectinload(Conversation.contact),
+                    selectinload(Conversation.assignee),
+                    selectinload(Conversation.team),
+                )
+                .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+                .limit(LIST_LIMIT)
+            )
+        ).all()
+    )
+    ids = [c.id for c in conversations]
+    if not ids:
+        return []
+    read_rows = await session.execute(
+        select(ConversationRead.conversation_id, ConversationRead.last_read_message_id).where(
+            ConversationRead.operator_id == scope.operator_id, ConversationRead.conversation_id.in_(ids)
+        )
+    )
+    reads: dict[int, int] = {conversation_id: last for conversation_id, last in read_rows}
+    latest = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(ids), Message.direction.in_((Direction.IN, Direction.OUT)))
+        .group_by(Message.conversation_id)
+    )
+    last = {
+        m.conversation_id: m
+        for m in (
+            await session.scalars(
+                select(Message).where(Message.id.in_(latest)).options(selectinload(Message.attachments))
+            )
+        ).all()
+    }
+    rows = []
+    for c in conversations:
+        message = last.get(c.id)
+        text = ""
+        if message is not None:
+            text = message.text or ", ".join(a.filename for a in message.attachments)
+        rows.append(Row(c, is_unread(c, reads.get(c.id)), preview(text or c.subject), message and message.direction))
+    return rows
+
+
+def is_unread(conversation: Conversation, last_read: int | None) -> bool:
+    last_in = conversation.last_inbound_message_id
+    return last_in is not None and (last_read is None or last_read < last_in)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPage:
+    conversation: Conversation
+    messages: list[Message]
+    contact: Contact
+    previous: list[Conversation]
+    operators: list[Operator]
+    teams: list[Team]
+
+
+async def conversation_page(session: AsyncSession, scope: Scope, conversation: Conversation) -> ConversationPage:
+    """The history, the customer with every identity, their other visible conversations, who to assign to."""
+    messages = list(
+        (
+            await session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .options(selectinload(Message.attachments))
+                .order_by(Message.id)
+            )
+        ).all()
+    )
+    contact = await session.scalar(
+        select(Contact)
+        .where(Contact.id == conversation.contact_id)
+        .options(selectinload(Contact.identities))
+        .execution_options(populate_existing=True)
+    )
+    assert contact is not None
+    previous = list(
+        (
+            await session.scalars(
+                select(Conversation)
+                .where(
+                    Conversation.contact_id == conversation.contact_id,
+                    Conversation.id != conversation.id,
+                    scope.conversation_filter(),
+                )
+                .options(selectinload(Conversation.team))
+                .order_by(Conversation.last_message_at.desc())
+                .limit(50)
+            )
+        ).all()
+    )
+    operators = list(
+        (
+            await session.scalars(
+                select(Operator)
+                .where(Operator.active.is_(True))
+                .options(selectinload(Operator.teams))
+                .order_by(Operator.name)
+            )
+        ).all()
+    )
+    teams = list((await session.scalars(select(Team).order_by(Team.title, Team.name))).all())
+    return ConversationPage(conversation, messages, contact, previous, operators, teams)
+
+
+def assignable(page: ConversationPage, scope: Scope) -> list[Operator]:
+    """Operators this person may assign to: leads anyone, operators members of their own teams."""
+    if scope.is_lead:
+        return page.operators
+    return [o for o in page.operators if o.id == scope.operator_id or {t.id for t in o.teams} & scope.team_ids]
+
+
+def source_items(source: dict[str, Any]) -> list[tuple[str, str]]:
+    """The touchpoint as (key, text) pairs, flattening UTM tags; values are shown as text, never as links."""
+    items: list[tuple[str, str]] = []
+    for key, value in source.items():
+        if isinstance(value, dict):
+            items.extend((f"{key}.{k}", str(v)) for k, v in value.items() if v not in (None, ""))
+        elif value not in (None, ""):
+            items.append((str(key), str(value)))
+    return items[:20]

@@ -1,0 +1,899 @@
+/* Lines operator console: live inbox and conversation pages over the events WebSocket.
+ *
+ * No build step and no dependencies. Everything that comes from customers is put into the page
+ * with textContent (or into a sandboxed iframe's srcdoc for sanitised email HTML), never innerHTML.
+ * UI strings come translated from the page's JSON block: t() looks up the English text; the server
+ * finds the strings to translate by scanning this file for t() calls with a literal argument.
+ */
+(function () {
+  "use strict";
+
+  var dataNode = document.getElementById("lines-data");
+  if (!dataNode) return;
+  var DATA = JSON.parse(dataNode.textContent || "{}");
+  var STRINGS = DATA.strings || {};
+  var ME = DATA.me;
+
+  function t(message) {
+    return Object.prototype.hasOwnProperty.call(STRINGS, message) && STRINGS[message] ? STRINGS[message] : message;
+  }
+
+  function fmt(template, vars) {
+    return template.replace(/%\((\w+)\)s/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(vars, key) ? String(vars[key]) : whole;
+    });
+  }
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function icon(name) {
+    var holder = $("#icon-templates");
+    var found = holder && holder.content.querySelector('[data-icon="' + name + '"]');
+    if (!found) found = holder && holder.content.querySelector('[data-icon="channel-other"]');
+    return found ? found.firstElementChild.cloneNode(true) : document.createTextNode("");
+  }
+
+  // ---- toasts -------------------------------------------------------------------------------
+  var toastTimer = null;
+  function toast(message, isError) {
+    var node = $(".toast");
+    if (!node) return;
+    node.textContent = message;
+    node.classList.toggle("error", !!isError);
+    node.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { node.hidden = true; }, 5000);
+  }
+
+  // ---- API ----------------------------------------------------------------------------------
+  var ERRORS = {
+    unauthenticated: t("Your session has ended. Sign in again."),
+    forbidden: t("You are not allowed to do that."),
+    not_found: t("This conversation is no longer available to you."),
+    conflict: t("Someone else changed this conversation a moment ago."),
+    not_in_team: t("That operator is not a member of the conversation's team."),
+    empty_text: t("Write something first."),
+    text_too_long: t("The message is too long."),
+    csrf_failed: t("Your session has changed. Reload the page.")
+  };
+
+  function ApiError(status, code, message) {
+    this.status = status;
+    this.code = code;
+    this.message = message;
+  }
+
+  function api(method, path, body) {
+    var headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && DATA.csrf) headers["X-CSRF-Token"] = DATA.csrf;
+    return fetch(path, {
+      method: method,
+      headers: headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (response) {
+      return response.text().then(function (raw) {
+        var payload = null;
+        try { payload = raw ? JSON.parse(raw) : null; } catch (e) { payload = null; }
+        if (!response.ok) {
+          var error = (payload && payload.error) || {};
+          throw new ApiError(response.status, error.code || "http_" + response.status, error.message || "");
+        }
+        return payload;
+      });
+    });
+  }
+
+  function explain(error) {
+    if (error instanceof ApiError) {
+      if (error.status === 401) return ERRORS.unauthenticated;
+      return ERRORS[error.code] || error.message || t("Something went wrong. Try again.");
+    }
+    return t("No connection to the server. Try again in a moment.");
+  }
+
+  function fail(error) { toast(explain(error), true); }
+
+  // ---- time ---------------------------------------------------------------------------------
+  var relative = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(DATA.lang, { numeric: "auto" }) : null;
+  var clock = new Intl.DateTimeFormat(DATA.lang, { hour: "2-digit", minute: "2-digit" });
+  var dated = new Intl.DateTimeFormat(DATA.lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+
+  function ago(iso) {
+    var then = new Date(iso);
+    if (isNaN(then.getTime())) return "";
+    var seconds = Math.round((then.getTime() - Date.now()) / 1000);
+    if (!relative) return dated.format(then);
+    var abs = Math.abs(seconds);
+    if (abs < 45) return t("just now");
+    if (abs < 3600) return relative.format(Math.round(seconds / 60), "minute");
+    if (abs < 86400) return relative.format(Math.round(seconds / 3600), "hour");
+    if (abs < 86400 * 7) return relative.format(Math.round(seconds / 86400), "day");
+    return dated.format(then);
+  }
+
+  function shortTime(iso) {
+    var then = new Date(iso);
+    if (isNaN(then.getTime())) return "";
+    return then.toDateString() === new Date().toDateString() ? clock.format(then) : dated.format(then);
+  }
+
+  function refreshTimes() {
+    $all("time.conv-time[datetime], .previous time[datetime]").forEach(function (node) {
+      node.textContent = ago(node.getAttribute("datetime"));
+    });
+    $all("time.msg-time[datetime]").forEach(function (node) {
+      node.textContent = shortTime(node.getAttribute("datetime"));
+    });
+  }
+
+  // ---- the events socket ---------------------------------------------------------------------
+  function EventSocket(handlers) {
+    this.handlers = handlers;
+    this.socket = null;
+    this.attempts = 0;
+    this.pingTimer = null;
+    this.indicatorTimer = null;
+    this.connect();
+  }
+
+  EventSocket.prototype.connect = function () {
+    var self = this;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket;
+    try {
+      socket = new WebSocket(scheme + location.host + "/api/v1/events");
+    } catch (e) {
+      self.retry();
+      return;
+    }
+    self.socket = socket;
+    socket.onopen = function () {
+      self.attempts = 0;
+      self.indicate(true);
+      clearInterval(self.pingTimer);
+      self.pingTimer = setInterval(function () { self.send({ type: "ping" }); }, 25000);
+      if (self.handlers.open) self.handlers.open();
+    };
+    socket.onmessage = function (message) {
+      var frame;
+      try { frame = JSON.parse(message.data); } catch (e) { return; }
+      if (!frame || typeof frame.type !== "string" || frame.type === "pong") return;
+      if (frame.type === "resync") {
+        if (self.handlers.resync) self.handlers.resync();
+        return;
+      }
+      if (self.handlers.event) self.handlers.event(frame.type, frame.data || {});
+    };
+    socket.onclose = function (event) {
+      clearInterval(self.pingTimer);
+      if (event.code === 4401) {
+        // The session was revoked or expired: the console is of no use until the operator signs in.
+        location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+        return;
+      }
+      if (self.socket === socket) {
+        self.socket = null;
+        self.retry();
+      }
+    };
+    socket.onerror = function () { /* onclose follows */ };
+  };
+
+  EventSocket.prototype.retry = function () {
+    var self = this;
+    self.attempts += 1;
+    clearTimeout(self.indicatorTimer);
+    self.indicatorTimer = setTimeout(function () { if (!self.socket || self.socket.readyState !== 1) self.indicate(false); }, 1500);
+    // Exponential backoff with jitter: 0.5 s, 1 s, 2 s ... capped at 10 s.
+    var delay = Math.min(10000, 500 * Math.pow(2, Math.min(self.attempts - 1, 5)));
+    delay = delay / 2 + Math.random() * delay / 2;
+    if (self.attempts === 4) {
+      api("GET", "/api/v1/me").catch(function (error) {
+        if (error instanceof ApiError && error.status === 401) location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+      });
+    }
+    setTimeout(function () { self.connect(); }, delay);
+  };
+
+  EventSocket.prototype.send = function (frame) {
+    if (this.socket && this.socket.readyState === 1) {
+      this.socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  };
+
+  EventSocket.prototype.indicate = function (connected) {
+    var node = $(".connection");
+    if (!node) return;
+    node.hidden = connected;
+    node.setAttribute("data-state", connected ? "connected" : "reconnecting");
+    document.body.setAttribute("data-connected", connected ? "true" : "false");
+  };
+
+  // ---- header: presence ----------------------------------------------------------------------
+  function setupPresence() {
+    var select = $(".presence-select");
+    var dot = $(".presence-dot");
+    if (!select) return;
+    var current = select.value;
+    select.addEventListener("change", function () {
+      var wanted = select.value;
+      api("PUT", "/api/v1/me/presence", { status: wanted }).then(function () {
+        current = wanted;
+        dot.className = "presence-dot presence-" + wanted;
+      }).catch(function (error) {
+        select.value = current;
+        fail(error);
+      });
+    });
+    return function (data) {
+      if (ME && data.operator && data.operator.id === ME.id && data.presence) {
+        current = data.presence;
+        select.value = data.presence;
+        dot.className = "presence-dot presence-" + data.presence;
+      }
+    };
+  }
+
+  var STATUS_LABELS = {
+    open: t("Open"),
+    pending: t("Pending"),
+    snoozed: t("Snoozed"),
+    resolved: t("Resolved")
+  };
+  var DELIVERY_LABELS = {
+    queued: t("Queued"),
+    sent: t("Sent"),
+    delivered: t("Delivered"),
+    read: t("Read"),
+    failed: t("Not delivered")
+  };
+
+  function contactName(contact) {
+    if (contact && contact.name) return contact.name;
+    return fmt(t("Visitor #%(id)s"), { id: contact ? contact.id : "?" });
+  }
+
+  // ---- inbox ---------------------------------------------------------------------------------
+  function Inbox() {
+    this.view = DATA.view;
+    this.status = DATA.status;
+    this.teams = DATA.teams || [];
+    this.list = $(".conv-list");
+    this.empty = $(".empty");
+    this.known = {};
+    var self = this;
+    (DATA.conversations || []).forEach(function (c) { self.known[c.id] = c; });
+    this.countsTimer = null;
+    var select = $('[data-testid="status-select"]');
+    if (select) {
+      select.addEventListener("change", function () {
+        location.assign("/?view=" + encodeURIComponent(self.view) + "&status=" + encodeURIComponent(select.value));
+      });
+    }
+  }
+
+  Inbox.prototype.row = function (id) {
+    return this.list.querySelector('.conv-row[data-id="' + id + '"]');
+  };
+
+  Inbox.prototype.matches = function (c) {
+    if (this.status !== "any" && c.status !== this.status) return false;
+    if (this.view === "mine") return !!(c.assignee && ME && c.assignee.id === ME.id);
+    if (this.view === "unassigned") return !c.assignee;
+    if (this.view === "team") return !!(c.team && this.teams.indexOf(c.team.id) >= 0);
+    return true;
+  };
+
+  Inbox.prototype.build = function (c) {
+    var template = $("#row-template");
+    var row = template.content.firstElementChild.cloneNode(true);
+    row.setAttribute("data-id", String(c.id));
+    $(".conv-link", row).setAttribute("href", "/conversations/" + encodeURIComponent(c.id));
+    return row;
+  };
+
+  Inbox.prototype.fill = function (row, c, preview) {
+    row.setAttribute("data-status", c.status);
+    row.setAttribute("data-last", c.last_message_at || "");
+    var channel = $('[data-field="channel"]', row);
+    if (channel.getAttribute("data-channel") !== c.channel) {
+      channel.textContent = "";
+      channel.appendChild(icon("channel-" + c.channel));
+      channel.setAttribute("data-channel", c.channel);
+    }
+    $('[data-field="name"]', row).textContent = contactName(c.contact);
+    var time = $('[data-field="time"]', row);
+    if (c.last_message_at) {
+      time.setAttribute("datetime", c.last_message_at);
+      time.textContent = ago(c.last_message_at);
+    }
+    if (preview) this.setPreview(row, preview.text, preview.direction);
+    else if (!$('[data-field="preview"]', row).textContent && c.subject) this.setPreview(row, c.subject, null);
+    var status = $('[data-field="status"]', row);
+    status.className = "badge status status-" + c.status;
+    status.textContent = STATUS_LABELS[c.status] || c.status;
+    var team = $('[data-field="team"]', row);
+    team.textContent = "";
+    if (c.team) {
+      team.appendChild(icon("team"));
+      team.appendChild(document.createTextNode(c.team.title || c.team.name));
+    }
+    var assignee = $('[data-field="assignee"]', row);
+    assignee.textContent = "";
+    assignee.appendChild(icon("user"));
+    if (c.assignee) assignee.appendChild(document.createTextNode(c.assignee.name));
+    else assignee.appendChild(el("span", { class: "muted" }, t("Unassigned")));
+  };
+
+  Inbox.prototype.setPreview = function (row, text, direction) {
+    var node = $('[data-field="preview"]', row);
+    node.textContent = "";
+    if (direction === "out") {
+      node.appendChild(el("span", { class: "you" }, t("You:")));
+      node.appendChild(document.createTextNode(" "));
+    }
+    node.appendChild(document.createTextNode(String(text || "").replace(/\s+/g, " ").trim().slice(0, 160)));
+  };
+
+  Inbox.prototype.place = function (row, c) {
+    // Newest activity first; a row that moved is re-inserted at its place.
+    var stamp = c.last_message_at || "";
+    var rows = $all(".conv-row", this.list);
+    var before = null;
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i] === row) continue;
+      if ((rows[i].getAttribute("data-last") || "") <= stamp) { before = rows[i]; break; }
+    }
+    if (row.nextElementSibling !== before || row.parentNode !== this.list) this.list.insertBefore(row, before);
+  };
+
+  Inbox.prototype.upsert = function (c, options) {
+    options = options || {};
+    this.known[c.id] = c;
+    var row = this.row(c.id);
+    if (!this.matches(c)) {
+      if (row) row.remove();
+      this.changed();
+      return;
+    }
+    var created = !row;
+    if (created) row = this.build(c);
+    this.fill(row, c, options.preview || previewOf(c));
+    if (options.unread === true) row.classList.add("unread");
+    else if (options.unread === false) row.classList.remove("unread");
+    this.place(row, c);
+    if (created && options.flash) {
+      row.classList.add("fresh");
+      setTimeout(function () { row.classList.remove("fresh"); }, 1700);
+    }
+    this.changed();
+  };
+
+  Inbox.prototype.remove = function (id) {
+    var row = this.row(id);
+    if (row) row.remove();
+    delete this.known[id];
+    this.changed();
+  };
+
+  Inbox.prototype.changed = function () {
+    this.empty.hidden = !!this.list.querySelector(".conv-row");
+    var self = this;
+    clearTimeout(this.countsTimer);
+    this.countsTimer = setTimeout(function () { self.refreshCounts(); }, 300);
+  };
+
+  Inbox.prototype.refreshCounts = function () {
+    api("GET", "/inbox/counts?status=" + encodeURIComponent(this.status)).then(function (counts) {
+      Object.keys(counts || {}).forEach(function (view) {
+        var node = $('[data-count="' + view + '"]');
+        if (node) node.textContent = String(counts[view]);
+      });
+    }).catch(function () { /* counts catch up on the next change */ });
+  };
+
+  Inbox.prototype.resync = function () {
+    var self = this;
+    var query = "?view=" + encodeURIComponent(this.view) + "&status=" + encodeURIComponent(this.status) + "&limit=100";
+    return api("GET", "/api/v1/conversations" + query).then(function (payload) {
+      var items = payload && payload.conversations;
+      if (!Array.isArray(items)) return;
+      var keep = {};
+      items.forEach(function (c) {
+        keep[c.id] = true;
+        self.upsert(c, { unread: !!c.unread });
+      });
+      $all(".conv-row", self.list).forEach(function (row) {
+        if (!keep[row.getAttribute("data-id")]) row.remove();
+      });
+      self.changed();
+    }).catch(function () { /* the next reconnect or event tries again */ });
+  };
+
+  Inbox.prototype.event = function (type, data) {
+    var self = this;
+    if (type === "conversation.created") {
+      this.upsert(data, { unread: data.unread !== false, flash: true });
+    } else if (type === "conversation.updated" || type === "conversation.assigned") {
+      this.upsert(data, { unread: data.unread ? true : undefined, flash: true });
+    } else if (type === "conversation.removed") {
+      if (data.if_hidden) {
+        api("GET", "/api/v1/conversations/" + encodeURIComponent(data.id)).catch(function (error) {
+          if (error instanceof ApiError && (error.status === 404 || error.status === 403)) self.remove(data.id);
+        });
+      } else {
+        this.remove(data.id);
+      }
+    } else if (type === "message.created") {
+      var row = this.row(data.conversation_id);
+      if (!row) return;
+      if (data.direction === "in" || data.direction === "out") this.setPreview(row, messagePreview(data), data.direction);
+      if (data.direction === "in") row.classList.add("unread");
+      if (data.created_at) {
+        var c = this.known[data.conversation_id];
+        if (c && (!c.last_message_at || c.last_message_at < data.created_at) && data.direction !== "note") {
+          c.last_message_at = data.created_at;
+          this.fill(row, c, null);
+          this.place(row, c);
+        }
+      }
+    }
+  };
+
+  function messagePreview(m) {
+    if (m.text) return m.text;
+    return (m.attachments || []).map(function (a) { return a.filename; }).join(", ");
+  }
+
+  function previewOf(c) {
+    var last = c.last_message || c.preview;
+    if (!last) return null;
+    if (typeof last === "string") return { text: last, direction: null };
+    return { text: messagePreview(last), direction: last.direction };
+  }
+
+  // ---- conversation --------------------------------------------------------------------------
+  function ConversationPage(socket) {
+    var self = this;
+    this.conversation = DATA.conversation;
+    this.id = this.conversation.id;
+    this.list = $(".messages");
+    this.seen = {};
+    (DATA.message_ids || []).forEach(function (id) { self.seen[id] = true; });
+    this.contactName = ($('[data-testid="conversation-contact"]') || {}).textContent || "";
+    this.viewers = {};
+    this.lastTypingSent = 0;
+    this.contactTypingTimer = null;
+    this.readTimer = null;
+    this.mode = "reply";
+    this.socket = socket;
+    this.composer = $(".composer");
+    this.input = $('[data-testid="reply-input"]');
+    this.sendButton = $('[data-testid="reply-send"]');
+    this.setupComposer();
+    this.setupActions();
+    this.scrollDown(true);
+    setInterval(function () { self.announceViewing(); }, 20000);
+    setInterval(function () { self.expireViewers(); }, 5000);
+    var leave = function () { self.socket.send({ type: "left", conversation_id: self.id }); };
+    window.addEventListener("pagehide", leave);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") {
+        self.announceViewing();
+        self.markRead();
+      }
+    });
+  }
+
+  ConversationPage.prototype.open = function () {
+    this.announceViewing();
+    // Also on the first connect: whatever happened between rendering and subscribing is fetched.
+    this.resync();
+  };
+
+  ConversationPage.prototype.announceViewing = function () {
+    if (document.visibilityState === "hidden") return;
+    this.socket.send({ type: "viewing", conversation_id: this.id });
+  };
+
+  ConversationPage.prototype.scrollDown = function (force) {
+    var list = this.list;
+    var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 160;
+    if (force || nearBottom) list.scrollTop = list.scrollHeight;
+  };
+
+  ConversationPage.prototype.buildMessage = function (m) {
+    var li = el("li", {
+      class: "msg msg-" + m.direction,
+      "data-id": String(m.id),
+      "data-testid": "message",
+      "data-direction": m.direction,
+      "data-author-kind": m.author_kind || ""
+    });
+    var time = el("time", { class: "msg-time", datetime: m.created_at || "" }, m.created_at ? shortTime(m.created_at) : "");
+    if (m.direction === "system") {
+      var system = el("div", { class: "msg-system" });
+      system.appendChild(el("span", { class: "msg-text" }, m.text));
+      system.appendChild(document.createTextNode(" "));
+      system.appendChild(time);
+      li.appendChild(system);
+      return li;
+    }
+    var bubble = el("div", { class: "msg-bubble" });
+    var head = el("div", { class: "msg-head" });
+    var author = m.direction === "in" ? (m.author_name || this.contactName) : (m.author_kind === "bot" ? t("Bot") : m.author_name);
+    head.appendChild(el("span", { class: "msg-author" }, author));
+    if (m.direction === "note") {
+      var label = el("span", { class: "note-label", "data-testid": "note-label" });
+      label.appendChild(icon("lock"));
+      label.appendChild(document.createTextNode(t("Private note")));
+      head.appendChild(label);
+    }
+    head.appendChild(time);
+    bubble.appendChild(head);
+    if (m.html) {
+      // Sanitised server-side, and still only ever shown inside an iframe with every sandbox flag on.
+      var frame = document.createElement("iframe");
+      frame.setAttribute("sandbox", "");
+      frame.setAttribute("referrerpolicy", "no-referrer");
+      frame.setAttribute("title", t("Email"));
+      frame.className = "msg-html";
+      frame.srcdoc = m.html;
+      bubble.appendChild(frame);
+    } else {
+      bubble.appendChild(el("div", { class: "msg-text", "data-testid": "message-text" }, m.text));
+    }
+    if (m.attachments && m.attachments.length) {
+      var files = el("ul", { class: "msg-files" });
+      m.attachments.forEach(function (a) {
+        var item = el("li");
+        item.appendChild(icon("paperclip"));
+        if (a.url && /^\/attachments\/\d+\/[A-Za-z0-9_-]+$/.test(a.url)) {
+          var link = el("a", { href: a.url, download: "", rel: "noreferrer" }, a.filename);
+          item.appendChild(link);
+        } else {
+          item.appendChild(el("span", {}, a.filename));
+        }
+        files.appendChild(item);
+      });
+      bubble.appendChild(files);
+    }
+    if (m.direction === "out") {
+      bubble.appendChild(el("div", { class: "msg-status", "data-field": "delivery", "data-testid": "delivery" }));
+    }
+    li.appendChild(bubble);
+    this.setDelivery(li, m);
+    return li;
+  };
+
+  ConversationPage.prototype.setDelivery = function (li, m) {
+    var node = li.querySelector('[data-field="delivery"]');
+    if (!node || !m.delivery_status) return;
+    node.className = "msg-status delivery-" + m.delivery_status;
+    node.textContent = DELIVERY_LABELS[m.delivery_status] || m.delivery_status;
+    if (m.delivery_error) node.setAttribute("title", m.delivery_error);
+    else node.removeAttribute("title");
+  };
+
+  ConversationPage.prototype.add = function (m) {
+    if (!m || m.conversation_id !== undefined && m.conversation_id !== this.id) return;
+    if (this.seen[m.id]) {
+      var existing = this.list.querySelector('.msg[data-id="' + m.id + '"]');
+      if (existing) this.setDelivery(existing, m);
+      return;
+    }
+    this.seen[m.id] = true;
+    var node = this.buildMessage(m);
+    var after = null;
+    var items = $all(".msg", this.list);
+    for (var i = items.length - 1; i >= 0; i--) {
+      if (Number(items[i].getAttribute("data-id")) < m.id) { after = items[i]; break; }
+    }
+    var mine = ME && m.author_id === ME.id;
+    if (after) after.after(node);
+    else this.list.insertBefore(node, this.list.firstChild);
+    this.scrollDown(mine);
+    if (m.direction === "in") {
+      this.clearContactTyping();
+      this.markRead();
+    }
+  };
+
+  ConversationPage.prototype.markRead = function () {
+    var self = this;
+    if (document.visibilityState === "hidden") return;
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(function () {
+      api("POST", "/api/v1/conversations/" + self.id + "/read", {}).catch(function () { /* next open marks it */ });
+    }, 500);
+  };
+
+  ConversationPage.prototype.update = function (c) {
+    if (!c || c.id !== this.id) return;
+    this.conversation = c;
+    var badge = $('[data-testid="conversation-status"]');
+    badge.className = "badge status status-" + c.status;
+    badge.textContent = STATUS_LABELS[c.status] || c.status;
+    var until = $('[data-testid="snoozed-until"]');
+    if (until) until.hidden = c.status !== "snoozed";
+    $('[data-testid="resolve"]').hidden = c.status === "resolved";
+    $('[data-testid="reopen"]').hidden = c.status === "open";
+    $('[data-testid="take"]').hidden = !!(c.assignee && ME && c.assignee.id === ME.id);
+    $('[data-testid="assignee"]').textContent = c.assignee ? c.assignee.name : t("Unassigned");
+    $('[data-testid="team"]').textContent = c.team ? (c.team.title || c.team.name) : "—";
+  };
+
+  ConversationPage.prototype.resync = function () {
+    var self = this;
+    return api("GET", "/api/v1/conversations/" + this.id).then(function (payload) {
+      if (!payload) return;
+      var conversation = payload.conversation || payload;
+      self.update(conversation);
+      (payload.messages || conversation.messages || []).forEach(function (m) {
+        if (m.conversation_id === undefined) m.conversation_id = self.id;
+        self.add(m);
+      });
+    }).catch(function (error) {
+      if (error instanceof ApiError && error.status === 404) self.lost();
+    });
+  };
+
+  ConversationPage.prototype.lost = function () {
+    toast(t("This conversation is no longer available to you."), true);
+    this.input.disabled = true;
+    this.sendButton.disabled = true;
+  };
+
+  ConversationPage.prototype.setupComposer = function () {
+    var self = this;
+    $all(".composer .mode").forEach(function (button) {
+      button.addEventListener("click", function () { self.setMode(button.getAttribute("data-mode")); });
+    });
+    this.input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        self.send();
+      }
+    });
+    this.input.addEventListener("input", function () {
+      if (!self.input.value.trim()) return;
+      var now = Date.now();
+      if (now - self.lastTypingSent > 3000) {
+        self.lastTypingSent = now;
+        // A private note is typed for colleagues only: the customer is not told someone is typing.
+        self.socket.send({ type: "typing", conversation_id: self.id, private: self.mode === "note" });
+      }
+    });
+    this.composer.addEventListener("submit", function (event) {
+      event.preventDefault();
+      self.send();
+    });
+  };
+
+  ConversationPage.prototype.setMode = function (mode) {
+    this.mode = mode === "note" ? "note" : "reply";
+    this.composer.classList.toggle("mode-note", this.mode === "note");
+    this.composer.classList.toggle("mode-reply", this.mode === "reply");
+    var self = this;
+    $all(".composer .mode").forEach(function (button) {
+      var active = button.getAttribute("data-mode") === self.mode;
+      button.classList.toggle("active", active);
+      button.setAttribute("aria-selected", active ? "true" : "false");
+    });
+    this.input.setAttribute("placeholder", this.input.getAttribute("data-placeholder-" + this.mode) || "");
+    this.input.focus();
+  };
+
+  ConversationPage.prototype.send = function () {
+    var self = this;
+    var text = this.input.value;
+    if (!text.trim() || this.sending) return;
+    this.sending = true;
+    this.sendButton.disabled = true;
+    api("POST", "/api/v1/conversations/" + this.id + "/messages", { text: text, private: this.mode === "note" })
+      .then(function (payload) {
+        var message = payload && (payload.message || payload);
+        if (self.input.value === text) self.input.value = "";
+        if (message && message.id) {
+          if (message.conversation_id === undefined) message.conversation_id = self.id;
+          self.add(message);
+        }
+        self.scrollDown(true);
+      })
+      .catch(fail)
+      .then(function () {
+        self.sending = false;
+        self.sendButton.disabled = false;
+        self.input.focus();
+      });
+  };
+
+  ConversationPage.prototype.setupActions = function () {
+    var self = this;
+    var path = "/api/v1/conversations/" + this.id;
+    function run(button, request) {
+      if (button) button.disabled = true;
+      return request.then(function (payload) {
+        self.update(payload && (payload.conversation || payload));
+      }).catch(fail).then(function () { if (button) button.disabled = false; });
+    }
+    var take = $('[data-testid="take"]');
+    take.addEventListener("click", function () { run(take, api("POST", path + "/assign", { operator_id: ME.id })); });
+    var resolve = $('[data-testid="resolve"]');
+    resolve.addEventListener("click", function () {
+      run(resolve, api("POST", path + "/status", { status: "resolved" })).then(function () { toast(t("Conversation resolved.")); });
+    });
+    var reopen = $('[data-testid="reopen"]');
+    reopen.addEventListener("click", function () { run(reopen, api("POST", path + "/status", { status: "open" })); });
+    var snooze = $('[data-testid="snooze"]');
+    snooze.addEventListener("change", function () {
+      var until = snoozeUntil(snooze.value);
+      snooze.value = "";
+      if (!until) return;
+      run(snooze, api("POST", path + "/status", { status: "snoozed", until: until })).then(function () {
+        toast(fmt(t("Snoozed until %(time)s."), { time: dated.format(new Date(until)) }));
+      });
+    });
+    var assign = $('[data-testid="assign"]');
+    var target = $('[data-testid="assign-select"]');
+    assign.addEventListener("click", function () {
+      var value = target.value;
+      if (!value) { target.focus(); return; }
+      var body = value.indexOf("operator:") === 0 ? { operator_id: Number(value.slice(9)) } : { team: value.slice(5) };
+      run(assign, api("POST", path + "/assign", body)).then(function () { target.value = ""; });
+    });
+  };
+
+  function isoWithOffset(date) {
+    var offset = -date.getTimezoneOffset();
+    var sign = offset >= 0 ? "+" : "-";
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + "T" +
+      pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":00" +
+      sign + pad(Math.floor(Math.abs(offset) / 60)) + ":" + pad(Math.abs(offset) % 60);
+  }
+
+  function snoozeUntil(choice) {
+    var when = new Date();
+    if (choice === "1h") {
+      when = new Date(when.getTime() + 3600 * 1000);
+    } else if (choice === "tomorrow") {
+      when.setDate(when.getDate() + 1);
+      when.setHours(9, 0, 0, 0);
+    } else if (choice === "week") {
+      when.setDate(when.getDate() + ((8 - when.getDay()) % 7 || 7));
+      when.setHours(9, 0, 0, 0);
+    } else {
+      return null;
+    }
+    return isoWithOffset(when);
+  }
+
+  ConversationPage.prototype.event = function (type, data) {
+    if (type === "message.created") {
+      if (data.conversation_id === this.id) this.add(data);
+    } else if (type === "message.updated") {
+      if (data.conversation_id !== undefined && data.conversation_id !== this.id) return;
+      var node = this.list.querySelector('.msg[data-id="' + data.id + '"]');
+      if (node) this.setDelivery(node, data);
+    } else if (type === "conversation.updated" || type === "conversation.assigned") {
+      this.update(data);
+    } else if (type === "conversation.removed") {
+      if (data.id !== this.id) return;
+      var self = this;
+      api("GET", "/api/v1/conversations/" + this.id).catch(function (error) {
+        if (error instanceof ApiError && (error.status === 404 || error.status === 403)) self.lost();
+      });
+    } else if (type === "conversation.viewing" || type === "conversation.typing" || type === "conversation.left") {
+      if (data.conversation_id !== this.id) return;
+      this.presence(type, data);
+    }
+  };
+
+  ConversationPage.prototype.presence = function (type, data) {
+    if (data.who === "contact") {
+      if (type === "conversation.typing") this.contactTyping(data.name || this.contactName);
+      return;
+    }
+    var operator = data.operator;
+    if (!operator || (ME && operator.id === ME.id)) return;
+    if (type === "conversation.left") {
+      delete this.viewers[operator.id];
+    } else {
+      var known = this.viewers[operator.id];
+      var now = Date.now();
+      this.viewers[operator.id] = {
+        name: operator.name,
+        seen: now,
+        typingUntil: type === "conversation.typing" ? now + 6000 : (known ? known.typingUntil : 0)
+      };
+      // A newcomer does not know we are here yet: say so now rather than at our next beat. Only
+      // for someone new to us, so two consoles answer each other once and then fall quiet.
+      if (!known) this.announceViewing();
+    }
+    this.renderViewers();
+  };
+
+  ConversationPage.prototype.expireViewers = function () {
+    var now = Date.now();
+    var self = this;
+    Object.keys(this.viewers).forEach(function (id) {
+      if (now - self.viewers[id].seen > 50000) delete self.viewers[id];
+    });
+    this.renderViewers();
+  };
+
+  ConversationPage.prototype.renderViewers = function () {
+    var now = Date.now();
+    var typing = [];
+    var viewing = [];
+    var self = this;
+    Object.keys(this.viewers).forEach(function (id) {
+      var v = self.viewers[id];
+      (v.typingUntil > now ? typing : viewing).push(v.name);
+    });
+    var bar = $('[data-testid="collision"]');
+    var parts = [];
+    if (typing.length) parts.push(fmt(t("%(names)s is typing a reply…"), { names: typing.join(", ") }));
+    if (viewing.length) parts.push(fmt(t("%(names)s is also viewing this conversation"), { names: viewing.join(", ") }));
+    $(".collision-text", bar).textContent = parts.join(" · ");
+    bar.hidden = parts.length === 0;
+    if (typing.length) {
+      clearTimeout(this.typingRender);
+      this.typingRender = setTimeout(function () { self.renderViewers(); }, 6100);
+    }
+  };
+
+  ConversationPage.prototype.contactTyping = function (name) {
+    var line = $('[data-testid="typing"]');
+    line.textContent = fmt(t("%(name)s is typing…"), { name: name });
+    var self = this;
+    clearTimeout(this.contactTypingTimer);
+    this.contactTypingTimer = setTimeout(function () { self.clearContactTyping(); }, 6000);
+  };
+
+  ConversationPage.prototype.clearContactTyping = function () {
+    clearTimeout(this.contactTypingTimer);
+    var line = $('[data-testid="typing"]');
+    if (line) line.textContent = "";
+  };
+
+  // ---- start ---------------------------------------------------------------------------------
+  function start() {
+    refreshTimes();
+    setInterval(refreshTimes, 30000);
+    if (!ME) return;
+    var presence = setupPresence();
+    var page = null;
+    var socket = new EventSocket({
+      open: function () {
+        // After every (re)connect re-read the state: events sent while we were away are not replayed.
+        if (page && page.open) page.open();
+        else if (page) page.resync();
+      },
+      resync: function () { if (page) page.resync(); },
+      event: function (type, data) {
+        if (type === "operator.presence" && presence) presence(data);
+        if (page) page.event(type, data);
+      }
+    });
+    if (DATA.page === "inbox") page = new Inbox();
+    else if (DATA.page === "conversation") page = new ConversationPage(socket);
+    window.LinesConsole = { socket: socket, page: page };
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
