@@ -186,7 +186,7 @@ class RedisBus(EventBus):
 
     async def _listen(self) -> None:
         pattern = self.channel("*")
-        topic_start = len(self.channel(""))
+        head = len(self.channel("")) - 1  # "<p>:ev:{": the topic follows, then "}"
         delay = BACKOFF_MIN
         while True:
             pubsub = self.redis.pubsub()
@@ -206,9 +206,11 @@ class RedisBus(EventBus):
                             await self._deliver(RESYNC_TOPIC, '{"reason": "reconnected"}')
                         self._subscribed.set()
                     elif message["type"] == "pmessage":
-                        await self._deliver(message["channel"][topic_start - 1 : -1], message["data"])
+                        await self._deliver(message["channel"][head:-1], message["data"])
             except UNAVAILABLE as err:
                 log.warning("Redis pub/sub at %s lost (%s); reconnecting in %.1fs", self.where, err, delay)
+            except Exception:
+                log.exception("Redis pub/sub at %s failed; reconnecting in %.1fs", self.where, delay)
             finally:
                 with contextlib.suppress(*UNAVAILABLE):
                     await pubsub.aclose()
@@ -311,9 +313,10 @@ class RedisBus(EventBus):
     async def _forget_consumer(self, queue: str) -> None:
         """Leave the group tidy: remove this consumer unless it still holds jobs for others to claim."""
         stream = self.stream(queue)
-        with contextlib.suppress(*UNAVAILABLE, ResponseError):
-            if not await self.redis.xpending_range(stream, GROUP, "-", "+", 1, consumername=self.consumer_name):
-                await self.redis.xgroup_delconsumer(stream, GROUP, self.consumer_name)
+        with contextlib.suppress(*UNAVAILABLE, ResponseError, TimeoutError):
+            async with asyncio.timeout(2):
+                if not await self.redis.xpending_range(stream, GROUP, "-", "+", 1, consumername=self.consumer_name):
+                    await self.redis.xgroup_delconsumer(stream, GROUP, self.consumer_name)
 
 
 class RedisRateLimiter(RateLimiter):

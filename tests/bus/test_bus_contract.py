@@ -9,9 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import shutil
+import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +25,7 @@ from lines.console.bus import EventBus, MemoryBus
 from lines.console.bus.base import RESYNC_TOPIC, Payload
 from lines.console.bus.redis import GROUP, BusUnavailable, RedisBus
 from lines.console.ratelimit import MemoryRateLimiter, RateLimiter
-from tests.conftest import need
+from tests.conftest import REQUIRE_SERVICES, need
 
 CLAIM_IDLE = 0.3
 
@@ -417,6 +421,82 @@ async def test_keys_are_prefixed_and_hash_tagged(redis_buses: Buses) -> None:
         keys = sorted([key async for key in redis.scan_iter(f"{redis_buses.prefix}:*")])
         assert keys == [f"{redis_buses.prefix}:q:{{inbound}}", f"{redis_buses.prefix}:rl:{{login:anna}}"]
         assert all(re.fullmatch(r"[a-z0-9]+:(q|rl):\{[^{}]+\}", key) for key in keys)
+
+
+class RedisServer:
+    """A private redis-server on a free port, which a test may stop and start again."""
+
+    def __init__(self, binary: str, workdir: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self._workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(self._command, cwd=self._workdir, stdout=subprocess.DEVNULL)
+        async with Redis.from_url(self.url) as redis:
+            for _ in range(200):
+                try:
+                    if await redis.ping():
+                        return
+                except Exception:
+                    await asyncio.sleep(0.05)
+        pytest.fail("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    need("LINES_TEST_REDIS_URL", "Redis")
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "the Redis restart test needs the redis-server binary"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = RedisServer(binary, tmp_path)
+    await server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.redis
+async def test_a_redis_restart_is_survived(private_redis: RedisServer) -> None:
+    """RELIABILITY.md #50/#64: Redis goes away and comes back empty; the bus recovers by itself."""
+    bus = RedisBus(private_redis.url, "t", claim_idle=CLAIM_IDLE, block=0.1, stop_grace=0.1)
+    got, handler = collector()
+    resyncs, resync_handler = collector()
+    jobs, job_handler = collector()
+    bus.subscribe("events", handler)
+    bus.subscribe(RESYNC_TOPIC, resync_handler)
+    bus.consume("inbound", job_handler)
+    try:
+        await bus.start()
+        await bus.publish("events", {"n": 1})
+        await bus.enqueue("inbound", {"n": 1})
+        await until(lambda: len(got) == len(jobs) == 1)
+
+        private_redis.stop()
+        with pytest.raises(BusUnavailable):
+            await bus.publish("events", {"n": "lost"})
+        assert await bus.ping() is False
+        await asyncio.sleep(1)  # the loops notice and back off
+        await private_redis.start()
+
+        await until(lambda: len(resyncs) == 1, timeout=15)
+        await bus.publish("events", {"n": 2})
+        await bus.enqueue("inbound", {"n": 2})  # the stream and its group are gone: both are recreated
+        await until(lambda: len(got) == len(jobs) == 2, timeout=15)
+        assert got == jobs == [{"n": 1}, {"n": 2}]
+    finally:
+        await bus.stop()
 
 
 async def test_publish_without_redis_is_a_clear_error() -> None:
