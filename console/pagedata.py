@@ -93,27 +93,32 @@ async def inbox_rows(session: AsyncSession, scope: Scope, view: str, status: str
         )
     )
     reads: dict[int, int] = {conversation_id: last for conversation_id, last in read_rows}
-    latest = (
-        select(func.max(Message.id))
-        .where(Message.conversation_id.in_(ids), Message.direction.in_((Direction.IN, Direction.OUT)))
-        .group_by(Message.conversation_id)
-    )
-    last = {
-        m.conversation_id: m
-        for m in (
-            await session.scalars(
-                select(Message).where(Message.id.in_(latest)).options(selectinload(Message.attachments))
-            )
-        ).all()
-    }
+    last = await last_messages(session, ids)
     rows = []
     for c in conversations:
         message = last.get(c.id)
-        text = ""
-        if message is not None:
-            text = message.text or ", ".join(a.filename for a in message.attachments)
-        rows.append(Row(c, is_unread(c, reads.get(c.id)), preview(text or c.subject), message and message.direction))
+        text = message_preview(message) or preview(c.subject)
+        rows.append(Row(c, is_unread(c, reads.get(c.id)), text, message.direction if message else None))
     return rows
+
+
+async def last_messages(session: AsyncSession, conversation_ids: list[int]) -> dict[int, Message]:
+    """The latest customer-visible message (in or out, not notes) of each conversation."""
+    latest = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(conversation_ids), Message.direction.in_((Direction.IN, Direction.OUT)))
+        .group_by(Message.conversation_id)
+    )
+    found = await session.scalars(
+        select(Message).where(Message.id.in_(latest)).options(selectinload(Message.attachments))
+    )
+    return {m.conversation_id: m for m in found.all()}
+
+
+def message_preview(message: Message | None) -> str:
+    if message is None:
+        return ""
+    return preview(message.text or ", ".join(a.filename for a in message.attachments))
 
 
 def is_unread(conversation: Conversation, last_read: int | None) -> bool:
@@ -127,6 +132,7 @@ class ConversationPage:
     messages: list[Message]
     contact: Contact
     previous: list[Conversation]
+    previews: dict[int, str]
     operators: list[Operator]
     teams: list[Team]
 
@@ -176,7 +182,9 @@ async def conversation_page(session: AsyncSession, scope: Scope, conversation: C
         ).all()
     )
     teams = list((await session.scalars(select(Team).order_by(Team.title, Team.name))).all())
-    return ConversationPage(conversation, messages, contact, previous, operators, teams)
+    last = await last_messages(session, [p.id for p in previous]) if previous else {}
+    previews = {cid: message_preview(m) for cid, m in last.items()}
+    return ConversationPage(conversation, messages, contact, previous, previews, operators, teams)
 
 
 def assignable(page: ConversationPage, scope: Scope) -> list[Operator]:

@@ -21,11 +21,11 @@ from aiohttp import web
 from babel.dates import format_datetime, format_timedelta
 
 from lines.console import auth, pagedata
-from lines.console.actions import ActionError, do_mark_read, visible_conversation
+from lines.console.actions import ActionError, do_mark_read, do_set_presence, visible_conversation
 from lines.console.i18n import LANG_COOKIE, LOCALES, N_, Translations, choose_locale, install
-from lines.console.keys import sessions_key, settings_key
+from lines.console.keys import events_key, sessions_key, settings_key
 from lines.console.models import Presence
-from lines.console.serialize import conversation_dict, identity_dict, message_dict
+from lines.console.serialize import conversation_dict, identity_dict
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -195,11 +195,14 @@ async def login_submit(request: web.Request) -> web.Response:
     password = str(form.get("password", ""))
     target = local_path(str(form.get("next", "")))
     try:
-        _operator, token, _csrf = await auth.login_with_password(request, login, password, "cookie")
+        operator, token, _csrf = await auth.login_with_password(request, login, password, "cookie")
     except auth.AuthError as err:
         message = LOGIN_ERRORS.get(err.code)
         error = page.gettext(message) if message else err.message
         return page.render("login.html", http_status=err.status, error=error, login=login, next=target)
+    # Signing in to the console is starting a shift: the operator becomes available.
+    async with request.app[sessions_key]() as session:
+        await do_set_presence(session, request.app[events_key], operator.id, Presence.ONLINE)
     response = redirect(target)
     auth.set_session_cookie(response, token, request.app[settings_key])
     return response
@@ -295,10 +298,10 @@ async def conversation(request: web.Request) -> web.Response:
         data=script,
         c=data.conversation,
         messages=data.messages,
-        message_json={m.id: message_dict(m) for m in data.messages},
         contact=data.contact,
         identities=[identity_dict(i) for i in data.contact.identities],
         previous=data.previous,
+        previews=data.previews,
         operators=pagedata.assignable(data, ctx.scope),
         teams=data.teams,
         source=pagedata.source_items(data.conversation.source or {}),

@@ -72,7 +72,10 @@ async def test_login_sets_the_session_cookie_and_opens_the_inbox(client: Client,
     assert response.cookies["lines_session"]["httponly"]
     inbox = await client.get("/")
     assert inbox.status == 200
-    assert "Anna Ivanova" in await inbox.text()
+    html = await inbox.text()
+    assert "Anna Ivanova" in html
+    # Signing in to the console makes the operator available.
+    assert '<option value="online" selected>' in html
 
 
 async def test_login_returns_to_the_page_asked_for_but_never_off_site(client: Client, staff: Staff) -> None:

@@ -68,16 +68,22 @@ class LiveServer:
         self.app, self._runner = None, None
 
 
-@pytest.fixture
-async def server(tmp_path: Path, password_hash: str) -> AsyncIterator[LiveServer]:
-    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'lines.db'}")
+async def start_server(directory: Path, password_hash: str) -> LiveServer:
+    """A fresh SQLite store under `directory`, the app started on a free port, the staff seeded."""
+    database = Database("sqlite", f"sqlite+aiosqlite:///{directory / 'lines.db'}")
     engine = create_engine(database.url)
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
     await engine.dispose()
-    live = LiveServer(make_settings(tmp_path, database), free_port())
+    live = LiveServer(make_settings(directory, database), free_port())
     app = await live.start()
     live.staff = await seed_staff(app, password_hash)
+    return live
+
+
+@pytest.fixture
+async def server(tmp_path: Path, password_hash: str) -> AsyncIterator[LiveServer]:
+    live = await start_server(tmp_path, password_hash)
     yield live
     await live.stop()
 

@@ -11,6 +11,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from lines.channels.webchat.visitor import identity_hash
+from lines.console.access import Scope
+from lines.console.actions import do_reply
+from lines.console.keys import events_key, outbox_key, sessions_key
 from tests.browser.conftest import LiveServer, new_context, sign_in
 
 pytestmark = pytest.mark.browser
@@ -64,6 +67,9 @@ async def test_a_visitor_and_an_operator_talk_live(browser: Browser, server: Liv
     await operator_replies(console, "Hi! Your order ships today.")
     reply = visitor.locator('[data-testid="message"][data-author="operator"]').filter(has_text="ships today")
     await expect(reply).to_have_count(1)
+    # The delivery status follows live, and never goes back to "Queued".
+    delivery = console.get_by_test_id("message").filter(has_text="ships today").get_by_test_id("delivery")
+    await expect(delivery).to_have_text(re.compile("^(Sent|Delivered|Read)$"))
 
     # A private note stays in the console and looks different.
     await console.get_by_test_id("mode-note").click()
@@ -122,10 +128,26 @@ async def test_a_server_restart_loses_nothing(browser: Browser, server: LiveServ
     await visitor_says(visitor, "queued while the server was down")
     await visitor.wait_for_function("() => window.LinesChat.state.queued >= 1")
 
-    await server.start()
+    app = await server.start()
+    # A colleague answers at once, most likely before Anna's console is back: the event goes to
+    # nobody, so her console must re-read the conversation when it reconnects (RELIABILITY.md #49).
+    conversation_id = int(console.url.rsplit("/", 1)[1])
+    assert server.staff is not None
+    lead = Scope(server.staff.lead, "lead", frozenset({server.staff.support, server.staff.sales}))
+    async with app[sessions_key]() as session:
+        await do_reply(
+            session,
+            app[events_key],
+            lead,
+            conversation_id,
+            "colleague answered meanwhile",
+            False,
+            app[outbox_key].notify,
+        )
     # The console reconnects (with backoff) and re-reads the conversation; the widget resumes and
     # sends its queue. Reply as soon as the console is back, possibly before the widget resumes.
     await console.wait_for_function("() => document.body.dataset.connected === 'true'", timeout=20_000)
+    await expect(console.get_by_test_id("message").filter(has_text="colleague answered meanwhile")).to_have_count(1)
     await operator_replies(console, "reply made right after the restart")
     queued = console.get_by_test_id("message").filter(has_text="queued while the server was down")
     await expect(queued).to_have_count(1, timeout=20_000)
@@ -138,12 +160,18 @@ async def test_a_server_restart_loses_nothing(browser: Browser, server: LiveServ
     # Exactly once on both sides, also after a reload of each.
     await console.reload()
     await console.wait_for_function("() => document.body.dataset.connected === 'true'")
-    for text in ("first message before the restart", "queued while the server was down", "right after the restart"):
+    texts = (
+        "first message before the restart",
+        "queued while the server was down",
+        "colleague answered meanwhile",
+        "right after the restart",
+    )
+    for text in texts:
         await expect(console.get_by_test_id("message").filter(has_text=text)).to_have_count(1)
     await visitor.reload()
     await visitor.get_by_test_id("launcher").click()
     await visitor.wait_for_function("() => window.LinesChat.state.connected")
-    for text in ("first message before the restart", "queued while the server was down", "right after the restart"):
+    for text in texts:
         await expect(visitor.get_by_test_id("message").filter(has_text=text)).to_have_count(1)
 
 

@@ -578,9 +578,16 @@
     return li;
   };
 
-  ConversationPage.prototype.setDelivery = function (li, m) {
+  // How far a reply has got. A reply's POST response or a re-fetch can be older than an update
+  // event that overtook it, so those never move a status backwards; update events always apply.
+  var DELIVERY_RANK = { queued: 0, failed: 1, sent: 2, delivered: 3, read: 4 };
+
+  ConversationPage.prototype.setDelivery = function (li, m, onlyForward) {
     var node = li.querySelector('[data-field="delivery"]');
     if (!node || !m.delivery_status) return;
+    var shown = node.getAttribute("data-status");
+    if (onlyForward && shown && (DELIVERY_RANK[m.delivery_status] || 0) < (DELIVERY_RANK[shown] || 0)) return;
+    node.setAttribute("data-status", m.delivery_status);
     node.className = "msg-status delivery-" + m.delivery_status;
     node.textContent = DELIVERY_LABELS[m.delivery_status] || m.delivery_status;
     if (m.delivery_error) node.setAttribute("title", m.delivery_error);
@@ -591,7 +598,7 @@
     if (!m || m.conversation_id !== undefined && m.conversation_id !== this.id) return;
     if (this.seen[m.id]) {
       var existing = this.list.querySelector('.msg[data-id="' + m.id + '"]');
-      if (existing) this.setDelivery(existing, m);
+      if (existing) this.setDelivery(existing, m, true);
       return;
     }
     this.seen[m.id] = true;
