@@ -189,7 +189,7 @@ async def do_assign(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
-        winner = await load_conversation(session, conversation.id)
+        winner = await load_conversation(session, conversation_id)  # rollback expired `conversation`
         holder = winner.assignee.name if winner and winner.assignee else "someone else"
         raise ActionError(409, "conflict", f"conversation was changed meanwhile; now assigned to {holder}")
     await session.commit()

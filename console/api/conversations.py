@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from lines.console.actions import do_assign, do_mark_read, do_reply, do_set_status, visible_conversation
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Query, Route
+from lines.console.api.routing import Body, Call, Id, Query, Route
 from lines.console.api.schemas import ConversationDetail, ConversationList, ConversationOut, MessageOut, OkOut
 from lines.console.keys import events_key, outbox_key, sessions_key
 from lines.console.models import Contact, Conversation, ConversationRead, Message, Status
@@ -55,9 +55,9 @@ class AssignIn(Body):
     yours, unless `expected_assignee_id` names who you know holds it (a lead taking over).
     """
 
-    operator_id: Annotated[int, Field(gt=0)] | None = None
+    operator_id: Id | None = None
     team: Annotated[str, Field(pattern=TEAM.pattern)] | None = None
-    expected_assignee_id: Annotated[int, Field(gt=0)] | None = None
+    expected_assignee_id: Id | None = None
 
     @model_validator(mode="after")
     def _something(self) -> AssignIn:

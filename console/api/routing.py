@@ -10,10 +10,10 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeVar
+from typing import Annotated, Any, TypeAlias, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lines.console.api.errors import ApiError
 from lines.console.auth import AuthContext, require_auth
@@ -25,6 +25,9 @@ Handler: TypeAlias = Callable[["Call"], Awaitable[Reply]]
 MAX_JSON_BYTES = 256 * 1024
 MAX_ID = 2**63 - 1  # a bigint; larger values would reach the database as an overflow error
 PATH_PARAM = re.compile(r"\{(\w+)\}")
+
+Id: TypeAlias = Annotated[int, Field(gt=0, le=MAX_ID)]
+"""A row id in a body: positive and within bigint."""
 
 
 class Body(BaseModel):

@@ -21,9 +21,13 @@ def loopback(app: web.Application) -> LoopbackChannel:
 
 @pytest.fixture
 async def client(
-    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]],
     app: web.Application,
     loopback: LoopbackChannel,
+    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]],
 ) -> TestClient[web.Request, web.Application]:
-    """Started after the loopback channel is registered."""
+    """Started after the loopback channel is registered.
+
+    `aiohttp_client` comes last so it is torn down first: the app stops before its database
+    schema is dropped (otherwise DROP SCHEMA can deadlock with the outbox's poll on PostgreSQL).
+    """
     return await aiohttp_client(app)
