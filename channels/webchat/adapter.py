@@ -1,0 +1,63 @@
+"""`WebchatChannel`: one per configured site; replies go out as frames on the bus topic `webchat`.
+
+Delivery is a publish: every process's hub pushes the frame to the visitor's open tabs. A visitor
+who is offline loses nothing: the reply is in the store, and the widget's next hello with
+`last_seen` brings it back (PRODUCT.md "Web chat protocol").
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from lines.channels.base import (
+    BaseChannel,
+    ChannelFeature,
+    DeliveryReceipt,
+    OutboundMessage,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
+from lines.channels.context import ChannelContext
+from lines.channels.webchat.hub import WEBCHAT_TOPIC, Hub, outbound_payload
+
+
+def reply_frame(message: OutboundMessage) -> dict[str, Any]:
+    """The `message` frame a visitor receives; no operator ids or logins, only the display name."""
+    return {
+        "type": "message",
+        "id": message.message_id,
+        "author": "bot" if message.author_kind == "bot" else "operator",
+        "name": message.author_name,
+        "text": message.text,
+        "at": message.created_at.isoformat(),
+    }
+
+
+class WebchatChannel(BaseChannel):
+    kind: ClassVar[str] = "webchat"
+    features: ClassVar[ChannelFeature] = ChannelFeature.TYPING
+    max_text_length: ClassVar[int | None] = 20_000
+
+    def __init__(self, site_key: str, context: ChannelContext, hub: Hub) -> None:
+        super().__init__(site_key)
+        self._context = context
+        self._hub = hub
+
+    async def start(self) -> None:
+        """Subscribe this process's hub to the bus (before the bus starts consuming)."""
+        self._hub.start(self._context.bus)
+
+    async def stop(self) -> None:
+        self._hub.stop()
+
+    async def _send(self, message: OutboundMessage) -> DeliveryReceipt:
+        if not message.recipient.external_id:
+            raise PermanentDeliveryError("the conversation has no web-chat visitor to answer")
+        payload = outbound_payload(
+            self.name, message.recipient.external_id, message.conversation_id, reply_frame(message)
+        )
+        try:
+            await self._context.bus.publish(WEBCHAT_TOPIC, payload)
+        except (ConnectionError, TimeoutError) as err:
+            raise TemporaryDeliveryError(f"bus unavailable: {err}") from err
+        return DeliveryReceipt(external_id=None, status="sent")
