@@ -228,6 +228,40 @@ async def test_two_operators_on_one_conversation_see_each_other(browser: Browser
     await expect(anna.get_by_test_id("collision")).to_be_hidden()
 
 
+async def test_the_inbox_follows_assignment_and_transfer_live(browser: Browser, server: LiveServer) -> None:
+    visitor = await (await new_context(browser)).new_page()
+    await open_widget(visitor, server)
+    await visitor_says(visitor, "Please transfer me to sales")
+    anna = await sign_in(await new_context(browser), server, "anna", "/?view=unassigned")
+    row = row_with(anna, "transfer me to sales")
+    await expect(row).to_have_count(1)
+    await expect(anna.get_by_test_id("view-unassigned").locator(".count")).to_have_text("1")
+    await expect(anna.get_by_test_id("view-mine").locator(".count")).to_have_text("0")
+
+    lead = await sign_in(await new_context(browser), server, "lead", "/?view=all")
+    await row_with(lead, "transfer me to sales").click()
+    await lead.wait_for_url(re.compile(r"/conversations/\d+$"))
+    assert server.staff is not None
+    await lead.get_by_test_id("assign-select").select_option(f"operator:{server.staff.anna}")
+    await lead.get_by_test_id("assign").click()
+    await expect(lead.get_by_test_id("assignee")).to_have_text("Anna Ivanova")
+    # Assigned: gone from Anna's "unassigned" view, counted as hers.
+    await expect(row).to_have_count(0)
+    await expect(anna.get_by_test_id("view-mine").locator(".count")).to_have_text("1")
+    await expect(anna.get_by_test_id("empty")).to_be_visible()
+
+    await anna.get_by_test_id("view-all").click()
+    await expect(row).to_have_count(1)
+    await expect(row.get_by_test_id("assignee")).to_have_text("Anna Ivanova")
+    await anna.wait_for_function("() => document.body.dataset.connected === 'true'")
+    await lead.get_by_test_id("assign-select").select_option("team:sales")
+    await lead.get_by_test_id("assign").click()
+    await expect(lead.get_by_test_id("team")).to_have_text("Sales")
+    # Moved to a team Anna is not in: she can no longer see it at all.
+    await expect(row).to_have_count(0)
+    await expect(anna.get_by_test_id("view-all").locator(".count")).to_have_text("0")
+
+
 @pytest.mark.skipif(os.environ.get("LINES_SCREENSHOT") != "1", reason="LINES_SCREENSHOT=1 writes docs/screenshot.png")
 async def test_screenshot_of_the_conversation_page(browser: Browser, server: LiveServer) -> None:
     from tests.browser.make_screenshot import stage_and_capture
