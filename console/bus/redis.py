@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "workers"
 BATCH = 10
-BACKOFF_MIN, BACKOFF_MAX = 0.1, 5.0
+BACKOFF_MIN, BACKOFF_MAX = 0.1, 2.0  # back within 2 s of Redis returning (RELIABILITY.md (e) 9)
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 Job: TypeAlias = tuple[str, dict[str, str] | None, int]  # entry id, fields, delivery number
 
