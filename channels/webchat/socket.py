@@ -194,7 +194,14 @@ class VisitorSession:
             )
             return True
         self.state.hub.set_conversation(self.sock, result.conversation_id)
-        await self.sock.send({"type": "ack", "client_id": message.client_id, "id": result.message_id})
+        await self.sock.send(
+            {
+                "type": "ack",
+                "client_id": message.client_id,
+                "id": result.message_id,
+                "conversation": result.conversation_id,
+            }
+        )
         if result.created:
             await self.echo_to_other_tabs(result.conversation_id, result.message_id, message.client_id, text)
         return True

@@ -73,7 +73,7 @@ async def test_a_message_is_acked_and_stored_once_even_when_resent(client: Clien
     ws, welcome = await hello(client)
     client_id = cid()
     first = await say(ws, "Where is my order 1042?", client_id)
-    assert first == {"type": "ack", "client_id": client_id, "id": first["id"]}
+    assert first == {"type": "ack", "client_id": client_id, "id": first["id"], "conversation": first["conversation"]}
     again = await say(ws, "Where is my order 1042?", client_id)
     assert again["id"] == first["id"]
     await ws.close()
