@@ -6,7 +6,7 @@
  * Optional, before the tag: window.LinesChat = {identity: {id, name, email, hash}}, where `hash` is
  * HMAC-SHA256(site identity secret, id) in hex, computed by the site's own server.
  *
- * Protocol: PRODUCT.md "Web chat protocol" (docs/webchat.md). Everything from the network is
+ * Protocol: PRODUCT.md "Web chat protocol". Everything from the network is
  * rendered with textContent, never as HTML. Messages typed while offline wait in localStorage with
  * their client_id until the server acknowledges them, so nothing is lost or stored twice.
  */
@@ -611,6 +611,8 @@
   var visitorToken = null;
   var identityRejected = false;
   var holdOff = 0;
+  var rehello = false;
+  var rehelloNow = false;
 
   function sendFrame(frame) {
     if (!ws || ws.readyState !== 1) return false;
@@ -672,7 +674,7 @@
         last_seen: data.threads[threadKey].last_seen,
         page: pageInfo(),
       };
-      if (identity) hello.identity = identity;
+      if (identity && !identityRejected) hello.identity = identity;
       sock.send(JSON.stringify(hello));
     };
     sock.onmessage = function (ev) {
@@ -688,10 +690,13 @@
     sock.onclose = function (ev) {
       if (sock !== ws) return;
       ws = null;
+      var again = rehelloNow;
+      rehelloNow = false;
       welcomed = false;
       setConnected(false);
       hideTyping();
-      scheduleReconnect(ev.code);
+      if (again) connect();
+      else scheduleReconnect(ev.code);
     };
   }
 
@@ -713,12 +718,27 @@
 
   var HANDLERS = {
     welcome: function (f) {
+      if (rehello && ws) {
+        rehello = false;
+        rehelloNow = true;
+        ws.close(1000);
+        return;
+      }
       welcomed = true;
       attempt = 0;
-      if (typeof f.visitor === "string") visitorToken = f.visitor;
       if (identity && !identityRejected) state.identity = "accepted";
       update(function (data, th) {
-        data.visitor = visitorToken;
+        if (typeof f.visitor === "string" && f.visitor !== data.visitor) {
+          // A new visitor (first visit, or the server no longer knows our token): what we cached
+          // belongs to nobody now. Unsent messages stay queued and go out as this visitor.
+          if (data.visitor && !identity) {
+            th.messages = [];
+            th.last_seen = null;
+            th.conversation = null;
+          }
+          data.visitor = f.visitor;
+        }
+        visitorToken = data.visitor || null;
         if (typeof f.conversation === "number") th.conversation = f.conversation;
       });
       var fresh = addMessages(Array.isArray(f.history) ? f.history : [], true);
@@ -759,8 +779,15 @@
       var cid = typeof f.client_id === "string" ? f.client_id : null;
       switch (f.code) {
         case "identity_rejected":
+          // The server treats us as an anonymous visitor: so must the widget. The hello carried the
+          // claimed identity's last_seen, so say hello again as the anonymous visitor.
           identityRejected = true;
           state.identity = "rejected";
+          if (threadKey !== "anon") {
+            threadKey = "anon";
+            rehello = true;
+            render();
+          }
           break;
         case "rate_limited":
         case "unavailable":
@@ -867,7 +894,20 @@
       });
   }
 
+  // On a shared browser, the previous customer's cached chat must not outlive their sign-out
+  // (or a switch to another account): keep only this identity's thread and the anonymous one.
+  function pruneOtherIdentities() {
+    update(function (data) {
+      for (var key in data.threads) {
+        if (Object.prototype.hasOwnProperty.call(data.threads, key) && key !== threadKey && key !== "anon") {
+          delete data.threads[key];
+        }
+      }
+    });
+  }
+
   function start() {
+    pruneOtherIdentities();
     build();
     applyConfig();
     var data = readStore();
