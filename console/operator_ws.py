@@ -276,7 +276,10 @@ async def _writer(socket: OperatorSocket) -> None:
 
 
 async def events_ws(request: web.Request) -> web.StreamResponse:
-    """The operator events WebSocket."""
+    """Server frames: `hello` {operator}; events {type, data, id, at}; `resync`; `pong`; `error`
+    {code, message}. Client frames: {type: viewing|typing|left, conversation_id, private?} and
+    {type: ping}. Close 4401: the session ended (log in again); 4408: too far behind (reconnect and
+    re-fetch); 1001: server shutdown. Cookie sessions must connect from this site's origin."""
     hub = request.app.get(hub_key)
     if hub is None or hub.closing:
         raise web.HTTPServiceUnavailable(reason="shutting down")
@@ -297,7 +300,11 @@ async def events_ws(request: web.Request) -> web.StreamResponse:
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                await _handle_frame(request, socket, msg.data)
+                try:
+                    await _handle_frame(request, socket, msg.data)
+                except Exception:  # one bad frame must not end the console's socket
+                    log.exception("operator %s frame failed", socket.operator.login)
+                    socket.push(_error("internal_error", "internal error; it has been logged"))
             elif msg.type == WSMsgType.BINARY:
                 socket.push(_error("binary_not_supported", "send JSON text frames"))
     finally:

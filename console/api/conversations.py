@@ -120,6 +120,10 @@ def _unread(read: Any) -> ColumnElement[bool]:
 
 
 async def list_conversations(call: Call) -> dict[str, Any]:
+    """Views: `mine` (assigned to me), `unassigned`, `team` (my teams'), `all` (everything I may see;
+    the default). `status` defaults to `open`; `any` lifts the filter. Newest activity first; pass
+    `next_cursor` back as `before` for the next page. `unread` compares my read mark with the last
+    customer message."""
     query = call.query(ListQuery)
     scope = call.ctx.scope
     read = aliased(ConversationRead)
@@ -149,6 +153,8 @@ async def list_conversations(call: Call) -> dict[str, Any]:
 
 
 async def get_conversation(call: Call) -> dict[str, Any]:
+    """The latest 1000 messages (oldest first; `messages_truncated` says if there were more), the
+    contact with their identities on every channel, and their other conversations that I may see."""
     scope = call.ctx.scope
     async with call.app[sessions_key]() as session:
         conversation = await visible_conversation(session, scope, call.ids["id"])
@@ -197,6 +203,8 @@ async def get_conversation(call: Call) -> dict[str, Any]:
 
 
 async def reply(call: Call) -> dict[str, Any]:
+    """A reply is queued in the outbox (`delivery_status` `queued`, then `message.updated` events);
+    `private: true` stores a note that never leaves. Replying reopens a resolved conversation."""
     body = call.body(ReplyIn)
     async with call.app[sessions_key]() as session:
         return await do_reply(
@@ -211,6 +219,10 @@ async def reply(call: Call) -> dict[str, Any]:
 
 
 async def assign(call: Call) -> dict[str, Any]:
+    """Assigning yourself ("take") answers 409 naming the holder if someone else has it, unless
+    `expected_assignee_id` says whom you mean to take it from. The assignee must belong to the
+    conversation's team (422 `not_in_team`); if they belong to exactly one other team and no `team`
+    is given, the conversation moves there."""
     body = call.body(AssignIn)
     scope = call.ctx.scope
     fields = body.model_fields_set
@@ -233,6 +245,7 @@ async def assign(call: Call) -> dict[str, Any]:
 
 
 async def set_status(call: Call) -> dict[str, Any]:
+    """`snoozed` needs `until`, a future time with an offset; other statuses refuse it."""
     body = call.body(StatusIn)
     async with call.app[sessions_key]() as session:
         return await do_set_status(
@@ -241,6 +254,7 @@ async def set_status(call: Call) -> dict[str, Any]:
 
 
 async def mark_read(call: Call) -> dict[str, Any]:
+    """Everything in the conversation so far counts as read by me."""
     async with call.app[sessions_key]() as session:
         await do_mark_read(session, call.ctx.scope, call.ids["id"])
     return {"ok": True}

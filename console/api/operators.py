@@ -87,6 +87,7 @@ def _lead_teams(ctx: AuthContext) -> set[str]:
 
 
 async def list_operators(call: Call) -> dict[str, Any]:
+    """Every operator, active or not, with teams, skills, capacity and presence."""
     async with call.app[sessions_key]() as session:
         operators = (
             await session.scalars(
@@ -97,6 +98,7 @@ async def list_operators(call: Call) -> dict[str, Any]:
 
 
 async def create_operator(call: Call) -> dict[str, Any]:
+    """Leads create operators (role `operator`) in their own teams; admins create any role."""
     ctx, body = call.ctx, call.body(OperatorCreate)
     if not ctx.scope.is_lead:
         raise ApiError(403, "forbidden", "only leads and admins create operators")
@@ -160,6 +162,9 @@ def _check_patch(ctx: AuthContext, target: Operator, fields: set[str], body: Ope
 
 
 async def patch_operator(call: Call) -> dict[str, Any]:
+    """Operators change their own name, password and locale. Leads manage operators of their
+    teams (not roles). Admins change anything but their own role and active flag. A role change or
+    deactivation ends the operator's sessions; a password change ends their other sessions."""
     ctx, body = call.ctx, call.body(OperatorPatch)
     fields = set(body.model_fields_set)
     for name in fields:

@@ -27,22 +27,27 @@ class PresenceIn(Body):
 
 
 async def login(call: Call) -> dict[str, Any]:
+    """Throttled per account and per client address (429 with Retry-After). A wrong password and
+    an unknown login get the same 401."""
     body = call.body(LoginIn)
     operator, token, _csrf = await auth.login_with_password(call.request, body.login, body.password, "bearer")
     return {"token": token, "operator": operator_dict(operator)}
 
 
 async def logout(call: Call) -> dict[str, Any]:
+    """The token stops working at once, and its open event sockets close (4401)."""
     await auth.logout(call.request)
     return {"ok": True}
 
 
 async def me(call: Call) -> dict[str, Any]:
+    """`csrf_token` is set for cookie sessions: send it back in `X-CSRF-Token` on unsafe methods."""
     ctx = call.ctx
     return {"operator": operator_dict(ctx.operator), "csrf_token": ctx.csrf if ctx.via == "cookie" else None}
 
 
 async def set_presence(call: Call) -> dict[str, Any]:
+    """Announced to all consoles as `operator.presence`."""
     body = call.body(PresenceIn)
     async with call.app[sessions_key]() as session:
         return await do_set_presence(session, call.app[events_key], call.ctx.operator.id, Presence(body.status))

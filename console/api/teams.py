@@ -23,12 +23,14 @@ class TeamCreate(Body):
 
 
 async def list_teams(call: Call) -> dict[str, Any]:
+    """Every team."""
     async with call.app[sessions_key]() as session:
         teams = (await session.scalars(select(Team).order_by(Team.name))).all()
     return {"teams": [team_dict(t) for t in teams]}
 
 
 async def create_team(call: Call) -> dict[str, Any]:
+    """Admins only; `name` is the stable key (lowercase), `title` what people read."""
     if not call.ctx.scope.is_admin:
         raise ApiError(403, "forbidden", "only admins create teams")
     body = call.body(TeamCreate)
