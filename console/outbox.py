@@ -233,8 +233,8 @@ class OutboxWorker:
 
     async def _failed(self, item: OutboxItem, err: DeliveryError) -> None:
         now = utcnow()
-        final = not err.temporary or item.attempts + 1 >= self._settings.max_attempts
-        attempts = item.attempts + 1  # the claim incremented the stored value
+        attempts = item.attempts  # read after the claim, which counted this attempt
+        final = not err.temporary or attempts >= self._settings.max_attempts
         delay = max(backoff_seconds(attempts, self._settings), err.retry_after or 0.0)
         reason = str(err)[:2000]
         async with self._sessions() as session, session.begin():

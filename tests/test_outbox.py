@@ -154,13 +154,6 @@ async def test_a_permanent_failure_fails_the_message_notes_it_and_reopens(
     assert state is not None and state.status == "open"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "console/outbox.py _failed counts the current attempt twice (the claim already incremented "
-        "item.attempts), so a message fails after max_attempts - 1 tries and backs off one step too far"
-    ),
-)
 async def test_a_message_fails_once_its_attempts_are_used_up(
     client: Client, staff: Staff, loopback: RecordingLoopback
 ) -> None:
