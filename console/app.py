@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from lines.channels import CHANNELS
 from lines.channels.base import BaseChannel, InboundMessage
-from lines.console import api, operator_ws, views
+from lines.console import api, attachments, operator_ws, views
 from lines.console.bus import EventBus, MemoryBus
 from lines.console.db import create_engine, session_maker
 from lines.console.events import Audience, Events
@@ -250,6 +250,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     api.setup(app)
+    attachments.setup(app)
     operator_ws.setup(app)
     views.setup(app)
     return app
