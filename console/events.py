@@ -7,6 +7,7 @@ the conversation through the API (RELIABILITY.md item 77).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from lines.console.access import Scope
 from lines.console.bus import EventBus
 from lines.console.models import Conversation
 
+log = logging.getLogger(__name__)
 EVENTS_TOPIC = "events"
 
 
@@ -60,6 +62,14 @@ class Events:
         self.bus = bus
 
     async def send(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
+        """Publish after the write is committed. Never raises for a bus outage: the store already has
+        the change, and consoles resync from it when the bus reconnects (RELIABILITY.md item 64)."""
+        try:
+            await self._publish(type_, data, audience)
+        except ConnectionError as err:
+            log.warning("event %s not published, bus unavailable: %s", type_, err)
+
+    async def _publish(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
         await self.bus.publish(
             EVENTS_TOPIC,
             {

@@ -255,4 +255,8 @@ class Inbox:
             "conversation_id": result.conversation_id,
             "conversation_created": result.conversation_created,
         }
-        await self._bus.enqueue(INBOUND_QUEUE, job)
+        try:
+            await self._bus.enqueue(INBOUND_QUEUE, job)
+        except ConnectionError as err:
+            # The message is stored; processors that need it sweep the store as well (issue 6, 7, 8).
+            log.warning("message %s stored but not queued, bus unavailable: %s", result.message_id, err)

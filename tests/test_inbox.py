@@ -121,3 +121,18 @@ async def test_events_announce_the_conversation_and_the_message(client: Client, 
     assert [e["type"] for e in seen] == ["conversation.created", "message.created"]
     assert seen[1]["data"]["text"] == "where is my order?"
     assert seen[1]["audience"]["team_id"] == staff.support
+
+
+async def test_a_bus_outage_after_the_commit_still_reports_the_message_stored(
+    client: Client, staff: Staff, monkeypatch: Any
+) -> None:
+    async def down(*_args: Any) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(client.app[bus_key], "publish", down)
+    monkeypatch.setattr(client.app[bus_key], "enqueue", down)
+    result = await client.app[inbox_key].ingest(inbound("m-1", text="still here"))
+    assert result.created
+    async with client.app[sessions_key]() as session:
+        message = await session.get(Message, result.message_id)
+    assert message is not None and message.text == "still here"
