@@ -81,6 +81,8 @@ class OperatorSocket:
     scope: Scope
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(QUEUE_FRAMES))
     viewing: set[int] = field(default_factory=set)
+    held: list[tuple[Audience, str]] | None = None  # events waiting while the session is re-checked
+    changes: int = 0  # announcements of a rights change seen so far
     window_start: float = 0.0
     window_frames: int = 0
 
@@ -147,25 +149,51 @@ class OperatorHub:
     def _deliver(self, socket: OperatorSocket, frame: str) -> None:
         if not socket.push(frame):
             log.warning("operator %s socket is too slow; closing it", socket.operator.login)
+            self.remove(socket)
             self._spawn(socket.ws.close(code=CLOSE_TOO_SLOW, message=b"too far behind; reconnect and resync"))
+
+    def _offer(self, socket: OperatorSocket, audience: Audience, frame: str) -> None:
+        if socket.held is not None:
+            if len(socket.held) < QUEUE_FRAMES:
+                socket.held.append((audience, frame))
+        elif audience.admits(socket.scope):
+            self._deliver(socket, frame)
 
     async def _on_event(self, event: Payload) -> None:
         audience = Audience.from_dict(event.get("audience") or {})
         frame = _dumps({"type": event["type"], "data": event["data"], "id": event["id"], "at": event["at"]})
         for socket in list(self.sockets):
-            if audience.admits(socket.scope):
-                self._deliver(socket, frame)
+            self._offer(socket, audience, frame)
 
     async def _on_resync(self, _payload: Payload) -> None:
         frame = _dumps({"type": "resync"})
         for socket in list(self.sockets):
-            self._deliver(socket, frame)
+            self._offer(socket, Audience(everyone=True), frame)
 
     async def _on_sessions(self, payload: Payload) -> None:
+        """The operator's sessions or rights changed: hold their events until the store says what they may see.
+
+        Events published after the change (they come after this announcement on the bus) are held,
+        then filtered with the new scope, so not one slips through with the old rights (#57).
+        """
         operator_id = payload.get("operator_id")
         affected = [s for s in self.sockets if s.operator.id == operator_id]
+        for socket in affected:
+            socket.changes += 1
+            if socket.held is None:
+                socket.held = []
         if affected:  # off the bus's dispatch loop: it is a database round trip
-            self._spawn(self.recheck(affected))
+            self._spawn(self._recheck_or_close(affected))
+
+    async def _recheck_or_close(self, sockets: list[OperatorSocket]) -> None:
+        try:
+            await self.recheck(sockets)
+        except Exception:
+            # Unverifiable rights: close, the console reconnects and authenticates afresh.
+            log.exception("re-checking operator sessions failed; closing their sockets")
+            for socket in sockets:
+                self.remove(socket)
+            await asyncio.gather(*(s.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"reconnect") for s in sockets))
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -177,6 +205,7 @@ class OperatorHub:
         targets = list(self.sockets) if sockets is None else sockets
         if not targets:
             return
+        seen = {id(s): s.changes for s in targets}
         live = await live_scopes(self._app, (s.session_id for s in targets))
         ended = []
         for socket in targets:
@@ -185,8 +214,12 @@ class OperatorHub:
                 # Drop it from the fan-out first: not one more event while the close handshake runs.
                 self.remove(socket)
                 ended.append(socket.ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended"))
-            else:
+            elif socket.changes == seen[id(socket)]:  # else a newer re-check, started later, decides
                 socket.operator, socket.scope = current
+                held, socket.held = socket.held, None
+                for audience, frame in held or ():
+                    if audience.admits(socket.scope):
+                        self._deliver(socket, frame)
         await asyncio.gather(*ended)
 
     async def _recheck_loop(self) -> None:

@@ -11,7 +11,8 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 
 from lines.console.bus.base import RESYNC_TOPIC
-from lines.console.keys import bus_key, channels_key, inbox_key, metrics_key
+from lines.console.events import Audience
+from lines.console.keys import bus_key, channels_key, events_key, inbox_key, metrics_key
 from lines.console.operator_ws import CLOSE_SESSION_ENDED, MAX_MSG_SIZE, hub_key
 from tests.api.helpers import (
     Client,
@@ -168,6 +169,20 @@ async def test_joining_a_team_brings_its_events(client: Client, staff: Staff) ->
     await eventually(refreshed)
     conversation = await customer_writes(client, "demo", "v1")
     assert (await frame(ws, "conversation.created"))["data"]["id"] == conversation
+    await ws.close()
+
+
+async def test_no_event_slips_through_right_after_leaving_a_team(client: Client, staff: Staff) -> None:
+    ws = await connect(client, "anna")
+    await client.patch(
+        f"/api/v1/operators/{staff.anna}", json={"teams": []}, headers=await auth_headers(client, "lead")
+    )
+    events = client.app[events_key]
+    # Published while the re-check is still reading the store:
+    await events.send("conversation.updated", {"id": 1, "secret": True}, Audience(team_id=staff.support))
+    await events.send("conversation.updated", {"id": 2}, Audience(team_id=None))
+    first = await frame(ws)
+    assert (first["type"], first["data"]) == ("conversation.updated", {"id": 2})
     await ws.close()
 
 
