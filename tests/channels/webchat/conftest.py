@@ -30,13 +30,26 @@ PAGE = {"url": "https://shop.example/p/1", "referrer": "https://search.example/"
 
 
 @pytest.fixture
+async def client(app: web.Application, aiohttp_client: Callable[[web.Application], Awaitable[Client]]) -> Client:
+    """The suite's `client`, but with `app` (and so `database`) set up before `aiohttp_client`.
+
+    Fixtures are torn down in reverse order of setup: this way the app stops before its PostgreSQL
+    schema is dropped, instead of the outbox worker still polling it (a DROP SCHEMA deadlock).
+    """
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
 def make_client(
-    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
-    tmp_path: Path,
     database: Database,
+    tmp_path: Path,
     password_hash: str,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
 ) -> ClientFactory:
-    """A started app whose `demo` site has `overrides` (limits, secrets), with the staff seeded."""
+    """A started app whose `demo` site has `overrides` (limits, secrets), with the staff seeded.
+
+    `database` comes before `aiohttp_client`, so the apps stop before their schema is dropped.
+    """
 
     async def factory(**overrides: Any) -> Client:
         settings = make_settings(tmp_path, database, channels={"webchat": [{**DEMO_SITE, **overrides}, SHOP_SITE]})

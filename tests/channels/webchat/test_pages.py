@@ -49,7 +49,7 @@ async def test_the_demo_page_embeds_the_widget_from_its_own_origin(client: Clien
     assert "Lines Demo Shop" in html
 
 
-async def test_no_demo_page_without_a_demo_site(aiohttp_client: object, tmp_path: Path, database: Database) -> None:
+async def test_no_demo_page_without_a_demo_site(database: Database, tmp_path: Path, aiohttp_client: object) -> None:
     settings = make_settings(tmp_path, database, channels={"webchat": [{"site_key": "shop", "origins": ["*"]}]})
     client: TestClient = await aiohttp_client(create_app(settings))  # type: ignore[operator, type-arg]
     assert (await client.get("/demo")).status == 404
