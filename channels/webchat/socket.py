@@ -40,6 +40,11 @@ TYPING_INTERVAL = 2.0
 RETRY_AFTER_UNAVAILABLE = 5
 
 
+def max_frame(site: WebchatSite) -> int:
+    """Chat-sized, yet room for the longest allowed text even if every character is JSON-escaped."""
+    return max(MAX_FRAME, site.max_message_chars * 6 + 4096)
+
+
 def visitor_limit_key(site: str, external_id: str) -> str:
     return f"webchat:msg:{site}:{external_id}"
 
@@ -258,7 +263,7 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
     except Refused as refused:
         return refused.response()
     # compress=False: a deflate context per socket costs far more memory than chat frames save.
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME, compress=False)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=max_frame(site), compress=False)
     if not ws.can_prepare(request).ok:
         return json_error(400, "websocket_required", "this endpoint speaks WebSocket only")
     await ws.prepare(request)

@@ -275,6 +275,14 @@ async def test_an_oversize_frame_closes_the_socket_with_1009(client: Client, sta
     assert await count(client, Message) == 0
 
 
+async def test_the_frame_limit_leaves_room_for_the_longest_allowed_text(make_client: ClientFactory) -> None:
+    client = await make_client(max_message_chars=15_000)
+    ws, _ = await hello(client)
+    text = "\u0001" * 15_000  # six bytes each once JSON-escaped: over the default 64 KiB
+    assert (await say(ws, text, cid()))["type"] == "ack"
+    await ws.close()
+
+
 @pytest.mark.parametrize(
     ("raw", "code"),
     [
