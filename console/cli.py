@@ -33,6 +33,7 @@ async def _migrate(settings: Settings) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(getattr(args, "config", None))
+    settings.data_path.mkdir(parents=True, exist_ok=True)
     return ensure_secret_key(settings)
 
 

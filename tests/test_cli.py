@@ -184,3 +184,16 @@ def test_serve_with_workers_needs_postgresql_and_redis(
         assert main(["serve", "--workers", "2"]) == 2
         err = capsys.readouterr().err
         assert "--workers > 1 needs PostgreSQL and Redis: set LINES_DATABASE_URL and LINES_REDIS_URL" in err
+
+
+def test_user_add_creates_a_missing_data_directory_when_the_secret_comes_from_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "fresh" / "data"
+    config = tmp_path / "lines.toml"
+    config.write_text(f'[server]\nsecret_key = "from-config-0123456789"\n[storage]\ndata_dir = "{data}"\n')
+    for variable in ("LINES_DATABASE_URL", "LINES_DATA_DIR", "LINES_REDIS_URL", "LINES_CONFIG"):
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["user", "add", "vera", "--password", "secret", "--config", str(config)]) == 0
+    assert "created operator vera" in capsys.readouterr().out
+    assert (data / "lines.db").is_file()
