@@ -114,9 +114,10 @@ def app(settings: Settings) -> web.Application:
 
 @pytest.fixture
 async def client(
-    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]],
     app: web.Application,
+    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]],
 ) -> TestClient[web.Request, web.Application]:
+    """`app` comes first: fixtures tear down in reverse, so the app stops before its database goes."""
     return await aiohttp_client(app)
 
 
