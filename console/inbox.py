@@ -58,12 +58,22 @@ def sanitize_html(html: str | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Announcement:
+    """The events of one stored message, published after the commit."""
+
+    conversation: dict[str, Any]
+    message: dict[str, Any]
+    audience: Audience
+
+
+@dataclass(frozen=True, slots=True)
 class IngestResult:
     message_id: int
     conversation_id: int
     contact_id: int
     created: bool
     conversation_created: bool
+    announcement: Announcement | None = None
 
 
 async def load_conversation(session: AsyncSession, conversation_id: int) -> Conversation | None:
@@ -111,8 +121,8 @@ class Inbox:
                 if attempt == 2:
                     raise
                 log.info("ingest race on %s/%s, retrying", inbound.channel, inbound.external_id)
-        if result.created:
-            await self._announce(result)
+        if result.announcement is not None:
+            await self._announce(result, result.announcement)
         return result
 
     async def _store(self, session: AsyncSession, inbound: InboundMessage) -> IngestResult:
@@ -163,7 +173,16 @@ class Inbox:
             conversation.status = Status.OPEN
             conversation.snoozed_until = None
         conversation.updated_at = now
-        return IngestResult(message.id, conversation.id, contact.id, True, conversation_created)
+        await session.flush()
+        # Built here, in the same transaction, so announcing costs no second trip to the database.
+        await session.refresh(conversation, ["contact", "assignee", "team"])
+        await session.refresh(message, ["attachments"])
+        announcement = Announcement(
+            conversation=conversation_dict(conversation, unread=True),
+            message=message_dict(message),
+            audience=Audience.of(conversation),
+        )
+        return IngestResult(message.id, conversation.id, contact.id, True, conversation_created, announcement)
 
     async def _resolve_contact(self, session: AsyncSession, inbound: InboundMessage) -> Contact:
         sender = inbound.sender
@@ -238,18 +257,10 @@ class Inbox:
         await session.flush()
         return conversation, True
 
-    async def _announce(self, result: IngestResult) -> None:
-        async with self._sessions() as session:
-            conversation = await load_conversation(session, result.conversation_id)
-            message = await load_message(session, result.message_id)
-        assert conversation is not None and message is not None
-        audience = Audience.of(conversation)
-        summary = conversation_dict(conversation, unread=True)
-        if result.conversation_created:
-            await self._events.send("conversation.created", summary, audience)
-        else:
-            await self._events.send("conversation.updated", summary, audience)
-        await self._events.send("message.created", message_dict(message), audience)
+    async def _announce(self, result: IngestResult, announcement: Announcement) -> None:
+        kind = "conversation.created" if result.conversation_created else "conversation.updated"
+        await self._events.send(kind, announcement.conversation, announcement.audience)
+        await self._events.send("message.created", announcement.message, announcement.audience)
         job: dict[str, Any] = {
             "message_id": result.message_id,
             "conversation_id": result.conversation_id,
