@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import nh3
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lines.channels.base import InboundMessage
 from lines.console.bus import EventBus
@@ -30,6 +31,7 @@ from lines.console.models import (
     DeliveryStatus,
     Direction,
     Message,
+    Operator,
     Status,
     Team,
     utcnow,
@@ -38,6 +40,7 @@ from lines.console.serialize import conversation_dict, message_dict
 from lines.console.storage import new_token
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 INBOUND_QUEUE = "inbound"
 MAX_TEXT = 200_000
 
@@ -153,8 +156,9 @@ class Inbox:
         )
         session.add(message)
         await session.flush()
+        attachments = []
         for att in inbound.attachments:
-            session.add(
+            attachments.append(
                 Attachment(
                     message_id=message.id,
                     conversation_id=conversation.id,
@@ -167,6 +171,7 @@ class Inbox:
                     token=new_token(),
                 )
             )
+        session.add_all(attachments)
         conversation.last_message_at = now
         conversation.last_inbound_message_id = message.id
         if conversation.status in (Status.PENDING, Status.SNOOZED):
@@ -174,15 +179,21 @@ class Inbox:
             conversation.snoozed_until = None
         conversation.updated_at = now
         await session.flush()
-        # Built here, in the same transaction, so announcing costs no second trip to the database.
-        await session.refresh(conversation, ["contact", "assignee", "team"])
-        await session.refresh(message, ["attachments"])
+        # Built here from what the transaction already holds: announcing costs no extra round trips.
+        set_committed_value(conversation, "contact", contact)
+        set_committed_value(conversation, "team", await self._get(session, Team, conversation.team_id))
+        set_committed_value(conversation, "assignee", await self._get(session, Operator, conversation.assignee_id))
+        set_committed_value(message, "attachments", attachments)
         announcement = Announcement(
             conversation=conversation_dict(conversation, unread=True),
             message=message_dict(message),
             audience=Audience.of(conversation),
         )
         return IngestResult(message.id, conversation.id, contact.id, True, conversation_created, announcement)
+
+    @staticmethod
+    async def _get(session: AsyncSession, model: type[T], key: int | None) -> T | None:
+        return None if key is None else await session.get(model, key)
 
     async def _resolve_contact(self, session: AsyncSession, inbound: InboundMessage) -> Contact:
         sender = inbound.sender
