@@ -136,6 +136,10 @@ class VisitorSession:
                 await self.error(
                     p.IDENTITY_REJECTED, "the identity's hash does not verify; chatting as an anonymous visitor"
                 )
+        if self.site.identity_required and not visitor.verified:
+            await self.error(p.IDENTITY_REQUIRED, "this chat is for signed-in customers: a verified identity is needed")
+            await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"identity required")
+            return False
         self.page = hello.page
         # Attached before the history is read: a reply sent meanwhile is queued, not missed.
         self.state.hub.attach(self.sock, visitor)

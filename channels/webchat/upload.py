@@ -201,6 +201,10 @@ async def _store_upload(request: web.Request, context: ChannelContext, site: Web
         if not identity_valid(site.identity_secret.get_secret_value(), claim.id, claim.hash):
             raise UploadRefused(403, p.IDENTITY_REJECTED, "the identity's hash does not verify")
         visitor = Visitor.identified(site.site_key, visitor_id, claim.id, claim.name, claim.email)
+    if site.identity_required and not visitor.verified:
+        raise UploadRefused(
+            403, p.IDENTITY_REQUIRED, "this chat is for signed-in customers: a verified identity is needed"
+        )
     key = visitor_limit_key(site.site_key, visitor.external_id)
     verdict = await context.limiter.hit(key, site.messages_per_minute, 60)
     if not verdict.allowed:

@@ -53,6 +53,7 @@
       typing: "typing…",
       you: "You",
       tooLong: "The message is too long.",
+      signIn: "Please sign in on the site to chat with us.",
       notSent: "The message could not be sent.",
       busy: "The chat is busy right now. Please try again later.",
       uploadTooLarge: "The file is too large.",
@@ -76,6 +77,7 @@
       typing: "печатает…",
       you: "Вы",
       tooLong: "Сообщение слишком длинное.",
+      signIn: "Войдите на сайте, чтобы написать нам.",
       notSent: "Сообщение не отправлено.",
       busy: "Чат сейчас перегружен. Попробуйте позже.",
       uploadTooLarge: "Файл слишком большой.",
@@ -610,6 +612,7 @@
   var typingTimer = null;
   var visitorToken = null;
   var identityRejected = false;
+  var identityMissing = false;
   var holdOff = 0;
   var rehello = false;
   var rehelloNow = false;
@@ -695,6 +698,7 @@
       welcomed = false;
       setConnected(false);
       hideTyping();
+      if (identityMissing) return;
       if (again) connect();
       else scheduleReconnect(ev.code);
     };
@@ -792,6 +796,11 @@
         case "rate_limited":
         case "unavailable":
           if (cid) retryLater(cid, f.retry_after);
+          break;
+        case "identity_required":
+          // The site chats with signed-in customers only: reconnecting would be refused again.
+          identityMissing = true;
+          notice(t.signIn);
           break;
         case "too_many_visitors":
           holdOff = Math.max(60000, (Number(f.retry_after) || 60) * 1000);

@@ -13,6 +13,7 @@ from lines.channels.webchat.visitor import identity_hash, sign_visitor, verify_v
 from lines.console.keys import sessions_key
 from lines.console.models import Contact, ContactIdentity, Conversation, Message
 from tests.channels.webchat.conftest import (
+    PAGE,
     Client,
     ClientFactory,
     connect,
@@ -378,3 +379,29 @@ async def test_a_socket_without_hello_is_closed_after_the_timeout(
     msg = await ws.receive(timeout=5)
     assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
     assert ws.close_code == 1008
+
+
+async def test_a_site_that_requires_identity_refuses_an_anonymous_visitor(make_client: ClientFactory) -> None:
+    client = await make_client(identity_required=True)
+    ws = await connect(client)
+    await ws.send_json({"type": "hello", "visitor": None, "last_seen": None, "page": PAGE})
+    error = await receive(ws)
+    assert error["type"] == "error" and error["code"] == "identity_required"
+    closing = await ws.receive(timeout=5)
+    assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+
+
+async def test_a_site_that_requires_identity_refuses_a_forged_one(make_client: ClientFactory) -> None:
+    client = await make_client(identity_required=True)
+    ws = await connect(client)
+    forged = {"id": "42", "hash": identity_hash("guess", "42")}
+    await ws.send_json({"type": "hello", "visitor": None, "last_seen": None, "identity": forged, "page": PAGE})
+    codes = [(await receive(ws))["code"], (await receive(ws))["code"]]
+    assert codes == ["identity_rejected", "identity_required"]
+
+
+async def test_a_site_that_requires_identity_welcomes_a_verified_customer(make_client: ClientFactory) -> None:
+    client = await make_client(identity_required=True)
+    good = {"id": "42", "name": "Vera", "hash": identity_hash("site-secret", "42")}
+    _, welcome = await hello(client, identity=good)
+    assert welcome["visitor"]

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import FormData
 from sqlalchemy import select
 
-from lines.channels.webchat.visitor import identity_hash
+from lines.channels.webchat.visitor import identity_hash, new_visitor_id, sign_visitor
 from lines.console.keys import files_key, sessions_key
 from lines.console.models import Attachment, ContactIdentity, Message
 from tests.channels.webchat.conftest import Client, ClientFactory, count, hello, receive, say
@@ -234,3 +234,12 @@ async def test_the_preflight_allows_only_the_sites_origins(client: Client) -> No
     assert response.status == 403
     response = await client.options("/webchat/nope/upload", headers=headers)
     assert response.status == 404
+
+
+async def test_a_site_that_requires_identity_refuses_an_anonymous_upload(make_client: ClientFactory) -> None:
+    client = await make_client(identity_required=True)
+    token = sign_visitor("test-secret-key-0123456789", "demo", new_visitor_id())
+    response = await post(client, form("a.pdf", PDF, "application/pdf"), token)
+    assert response.status == 403
+    assert (await response.json())["error"]["code"] == "identity_required"
+    assert await count(client, Message) == 0
