@@ -85,7 +85,9 @@ async def login_with_password(request: web.Request, login: str, password: str, k
 
     Every attempt is counted per account and per client IP *before* the password is checked, so
     parallel guesses cannot race past the limit (RELIABILITY.md #82). A success resets the account's
-    counter; the IP counter only expires, so one known account cannot be used to reset it.
+    counter and takes back only its own count from the IP's, so the IP counter counts failures:
+    operators behind one office NAT don't lock each other out, and one known account cannot be used
+    to wipe the guesses made from that address.
 
     Args:
         request: the login request (for the app's resources and the client address).
@@ -139,6 +141,7 @@ async def login_with_password(request: web.Request, login: str, password: str, k
             )
         )
     await limiter.reset(account_key)
+    await limiter.refund(ip_key)
     log.info("operator %s logged in (%s) from %s", operator.login, kind, client_ip(request))
     return operator, token, csrf
 

@@ -26,6 +26,10 @@ class RateLimiter(abc.ABC):
     @abc.abstractmethod
     async def reset(self, key: str) -> None: ...
 
+    @abc.abstractmethod
+    async def refund(self, key: str) -> None:
+        """Take back one counted event (it turned out not to count, e.g. a successful login)."""
+
 
 class MemoryRateLimiter(RateLimiter):
     def __init__(self) -> None:
@@ -46,6 +50,11 @@ class MemoryRateLimiter(RateLimiter):
 
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
+
+    async def refund(self, key: str) -> None:
+        if key in self._windows:
+            start, count = self._windows[key]
+            self._windows[key] = (start, max(0, count - 1))
 
     def _evict(self, now: float, window_seconds: int) -> None:
         stale = [k for k, (start, _) in self._windows.items() if now - start >= window_seconds]

@@ -319,6 +319,12 @@ class RedisBus(EventBus):
                     await self.redis.xgroup_delconsumer(stream, GROUP, self.consumer_name)
 
 
+REFUND_SCRIPT = (
+    "if redis.call('GET', KEYS[1]) and tonumber(redis.call('GET', KEYS[1])) > 0 then "
+    "return redis.call('DECR', KEYS[1]) end return 0"
+)
+
+
 class RedisRateLimiter(RateLimiter):
     """`MemoryRateLimiter`'s fixed windows, shared by every process.
 
@@ -353,6 +359,14 @@ class RedisRateLimiter(RateLimiter):
     async def reset(self, key: str) -> None:
         try:
             await self._redis.delete(self.key(key))
+        except UNAVAILABLE as err:
+            self._warn(err)
+
+    async def refund(self, key: str) -> None:
+        # DECR only an existing counter: a refund after the window expired must not go negative.
+        name = self.key(key)
+        try:
+            await self._redis.eval(REFUND_SCRIPT, 1, name)
         except UNAVAILABLE as err:
             self._warn(err)
 

@@ -557,3 +557,17 @@ async def test_rate_limit_reset_forgets_the_key(limiter: RateLimiter) -> None:
 async def test_concurrent_hits_cannot_exceed_the_limit(limiter: RateLimiter) -> None:
     verdicts = await asyncio.gather(*(limiter.hit("burst", 10, 60) for _ in range(100)))
     assert sum(v.allowed for v in verdicts) == 10
+
+
+async def test_a_refund_takes_back_one_counted_event(limiter: RateLimiter) -> None:
+    for _ in range(3):
+        await limiter.hit("ip:3", 3, 60)
+    await limiter.refund("ip:3")
+    assert (await limiter.hit("ip:3", 3, 60)).allowed
+    assert not (await limiter.hit("ip:3", 3, 60)).allowed
+
+
+async def test_a_refund_of_an_unknown_key_does_not_go_negative(limiter: RateLimiter) -> None:
+    await limiter.refund("ip:4")
+    verdicts = [(await limiter.hit("ip:4", 1, 60)).allowed for _ in range(2)]
+    assert verdicts == [True, False]
