@@ -31,7 +31,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     context = await authenticate(request)
     if context is None:
         raise web.HTTPUnauthorized(
-            text='{"error": {"code": "unauthorized", "message": "sign in first"}}', content_type="application/json"
+            text='{"error": {"code": "unauthenticated", "message": "sign in first"}}', content_type="application/json"
         )
     try:
         attachment_id = int(request.match_info["id"])

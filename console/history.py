@@ -35,9 +35,19 @@ class CustomerHistory:
         self._sessions = sessions
 
     async def latest(
-        self, channel: str, inbox: str, external_id: str, after_id: int | None, limit: int = 200
+        self,
+        channel: str,
+        inbox: str,
+        external_id: str,
+        after_id: int | None,
+        limit: int = 200,
+        resume_limit: int = 1000,
     ) -> tuple[int | None, list[dict[str, Any]]]:
-        """The identity's latest conversation and its public messages after `after_id` (oldest first)."""
+        """The identity's latest conversation and its public messages, oldest first.
+
+        Without `after_id`: the last `limit` messages (a new page load). With it: everything after
+        `after_id` from the oldest on, up to `resume_limit`, so a reconnect never skips the gap's start.
+        """
         async with self._sessions() as session:
             conversation_id = await session.scalar(
                 select(Conversation.id)
@@ -58,11 +68,12 @@ class CustomerHistory:
                 select(Message)
                 .where(Message.conversation_id == conversation_id, Message.direction.in_(PUBLIC))
                 .options(selectinload(Message.attachments))
-                .order_by(Message.id.desc())
-                .limit(limit)
             )
-            if after_id is not None:
-                query = query.where(Message.id > after_id)
+            if after_id is None:
+                query = query.order_by(Message.id.desc()).limit(limit)
+            else:
+                query = query.where(Message.id > after_id).order_by(Message.id).limit(resume_limit)
             messages = list((await session.scalars(query)).all())
-        messages.reverse()
+        if after_id is None:
+            messages.reverse()
         return conversation_id, [public_message(m) for m in messages]

@@ -47,7 +47,9 @@ async def test_an_operator_of_the_team_downloads_the_file(client: Client, staff:
 
 async def test_without_a_login_the_file_is_401(client: Client, staff: Staff) -> None:
     attachment = await stored(client, "invoice.pdf", "application/pdf", b"%PDF")
-    assert (await client.get(url(attachment))).status == 401
+    response = await client.get(url(attachment))
+    assert response.status == 401
+    assert (await response.json())["error"]["code"] == "unauthenticated"
 
 
 async def test_a_wrong_token_is_404(client: Client, staff: Staff) -> None:
