@@ -85,6 +85,9 @@ class Target:
             await asyncio.to_thread(self.proc.wait, 15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        schema, url = getattr(self, "schema", ""), getattr(self, "database_url", "")
+        if schema:
+            await postgres(url, f'DROP SCHEMA "{schema}" CASCADE')
 
 
 async def wait_http(url: str, seconds: float = 60) -> None:
@@ -102,8 +105,17 @@ async def wait_http(url: str, seconds: float = 60) -> None:
 class LinesTarget(Target):
     name = "lines"
 
+    def __init__(self, database_url: str = "") -> None:
+        """On SQLite in the data dir by default; with `database_url`, PostgreSQL in a fresh schema."""
+        self.database_url = database_url
+        self.schema = f"bench_{uuid.uuid4().hex[:8]}" if database_url else ""
+        if database_url:
+            self.name = "lines-postgres"
+
     async def start(self, work: Path) -> None:
         port = free_port()
+        if self.schema:
+            await postgres(self.database_url, f'CREATE SCHEMA "{self.schema}"')
         config = work / "lines.toml"
         config.write_text(
             f"""
@@ -113,6 +125,8 @@ port = {port}
 secret_key = "bench-secret-key-0123456789"
 [storage]
 data_dir = "{work / "data"}"
+database_url = "{self.database_url}"
+database_schema = "{self.schema}"
 [[channels.webchat]]
 site_key = "bench"
 origins = ["*"]
@@ -140,6 +154,19 @@ new_conversations_per_ip_per_hour = 0
             token = (await r.json())["token"]
         self.ws_url = f"ws://127.0.0.1:{port}/webchat/bench/ws"
         self.events_url = f"ws://127.0.0.1:{port}/api/v1/events?token={token}"
+
+
+async def postgres(url: str, statement: str) -> None:
+    from sqlalchemy import text
+
+    from lines.console.db import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
 
 
 class RelayTarget(Target):
@@ -174,9 +201,14 @@ class Operator:
 
 
 class Visitor:
+    """One widget. Like the real one, it resends a message the server could not take yet, same client_id."""
+
+    resends = 0
+
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
         self.acks: dict[str, asyncio.Future[None]] = {}
+        self.sent: dict[str, str] = {}
         self.reader: asyncio.Task[None] | None = None
 
     async def read(self) -> None:
@@ -185,9 +217,19 @@ class Visitor:
                 break
             frame = json.loads(msg.data)
             if frame.get("type") == "ack":
+                self.sent.pop(frame.get("client_id"), None)
                 waiter = self.acks.pop(frame.get("client_id"), None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
+            elif frame.get("type") == "error" and frame.get("code") in ("unavailable", "rate_limited"):
+                client_id = frame.get("client_id")
+                if client_id in self.sent:
+                    Visitor.resends += 1
+                    asyncio.get_running_loop().call_later(float(frame.get("retry_after") or 1), self._resend, client_id)
+
+    def _resend(self, client_id: str) -> None:
+        frame = {"type": "message", "client_id": client_id, "text": self.sent[client_id]}
+        asyncio.get_running_loop().create_task(self.ws.send_str(json.dumps(frame)))
 
     async def send(self, operator: Operator, ack: bool) -> tuple[float, asyncio.Future[float]]:
         client_id = str(uuid.uuid4())
@@ -196,6 +238,7 @@ class Visitor:
         operator.waiters[text] = seen
         acked = asyncio.get_running_loop().create_future()
         self.acks[client_id] = acked
+        self.sent[client_id] = text
         start = time.perf_counter()
         await self.ws.send_str(json.dumps({"type": "message", "client_id": client_id, "text": text}))
         if ack:
@@ -279,6 +322,9 @@ async def run_one(target: Target, conns: int, args: argparse.Namespace) -> Resul
         result.throughput_msgs = len(done)
         result.msgs_per_s = round(len(done) / elapsed, 1) if done else 0.0
         result.peak_rss_mib = round(proc_status(target.pid, "VmHWM") / 1024, 1)
+        if Visitor.resends:
+            result.notes.append(f"{Visitor.resends} messages resent after 'unavailable' (server overloaded)")
+            Visitor.resends = 0
 
         for visitor in visitors:
             await visitor.ws.close()
@@ -302,14 +348,23 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="offered messages/s in the latency phase")
     parser.add_argument("--latency-msgs", type=int, default=1000)
     parser.add_argument("--burst", type=int, default=2, help="messages per visitor in the throughput phase")
-    parser.add_argument("--targets", default="lines,bare-relay")
+    parser.add_argument("--targets", default="lines,bare-relay", help="lines, lines-postgres, bare-relay")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        help="database of the lines-postgres target (a schema is created and dropped)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     conns_list = args.conns or [1000, 5000]
     results: list[Result] = []
     for conns in conns_list:
         for name in args.targets.split(","):
-            target: Target = LinesTarget() if name == "lines" else RelayTarget()
+            target: Target = (
+                LinesTarget(args.postgres if name == "lines-postgres" else "")
+                if name.startswith("lines")
+                else RelayTarget()
+            )
             with tempfile.TemporaryDirectory(prefix="lines-bench-") as work:
                 await target.start(Path(work))
                 try:
@@ -328,13 +383,15 @@ async def main() -> None:
         )
     by = {(r.target, r.conns): r for r in results}
     for conns in conns_list:
-        lines, floor = by.get(("lines", conns)), by.get(("bare-relay", conns))
-        if lines and floor and floor.msgs_per_s:
-            print(
-                f"{conns} conns: Lines/relay throughput {lines.msgs_per_s / floor.msgs_per_s:.2f}, "
-                f"p50 latency x{lines.p50_ms / max(floor.p50_ms, 0.001):.1f}, "
-                f"peak RSS x{lines.peak_rss_mib / max(floor.peak_rss_mib, 0.001):.1f}"
-            )
+        floor = by.get(("bare-relay", conns))
+        for name in ("lines", "lines-postgres"):
+            lines = by.get((name, conns))
+            if lines and floor and floor.msgs_per_s:
+                print(
+                    f"{conns} conns: {name}/relay throughput {lines.msgs_per_s / floor.msgs_per_s:.3f}, "
+                    f"p50 latency x{lines.p50_ms / max(floor.p50_ms, 0.001):.1f}, "
+                    f"peak RSS x{lines.peak_rss_mib / max(floor.peak_rss_mib, 0.001):.1f}"
+                )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
 
