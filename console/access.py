@@ -48,3 +48,14 @@ class Scope:
             Conversation.team_id.is_(None),
             Conversation.team_id.in_(self.team_ids) if self.team_ids else false(),
         )
+
+
+def view_filter(scope: Scope, view: str) -> ColumnElement[bool]:
+    """One inbox view (mine, unassigned, team, all) on top of `Scope.conversation_filter()`."""
+    if view == "mine":
+        return Conversation.assignee_id == scope.operator_id
+    if view == "unassigned":
+        return Conversation.assignee_id.is_(None)
+    if view == "team":
+        return Conversation.team_id.in_(scope.team_ids) if scope.team_ids else false()
+    return true()

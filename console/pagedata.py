@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, false, func, select, true
+from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from lines.console.access import Scope
+from lines.console.access import Scope, view_filter
 from lines.console.models import (
     Contact,
     Conversation,
@@ -31,17 +31,6 @@ STATUS_FILTERS = (*STATUSES, "any")
 LIST_LIMIT = 100  # the API's page size limit, so a live re-fetch sees the same rows
 PREVIEW_CHARS = 160
 _SPACE = re.compile(r"\s+")
-
-
-def view_filter(view: str, scope: Scope) -> ColumnElement[bool]:
-    """The condition of one inbox view, on top of the visibility filter."""
-    if view == "mine":
-        return Conversation.assignee_id == scope.operator_id
-    if view == "unassigned":
-        return Conversation.assignee_id.is_(None)
-    if view == "team":
-        return Conversation.team_id.in_(scope.team_ids) if scope.team_ids else false()
-    return true()
 
 
 def status_filter(status: str) -> ColumnElement[bool]:
@@ -63,7 +52,7 @@ class Row:
 
 async def counts(session: AsyncSession, scope: Scope, status: str) -> dict[str, int]:
     """How many visible conversations each view holds under the status filter, in one query."""
-    columns = [func.coalesce(func.sum(case((view_filter(v, scope), 1), else_=0)), 0) for v in VIEWS]
+    columns = [func.coalesce(func.sum(case((view_filter(scope, v), 1), else_=0)), 0) for v in VIEWS]
     row = (await session.execute(select(*columns).where(scope.conversation_filter(), status_filter(status)))).one()
     return {view: int(value) for view, value in zip(VIEWS, row, strict=True)}
 
@@ -73,7 +62,7 @@ async def inbox_rows(session: AsyncSession, scope: Scope, view: str, status: str
         (
             await session.scalars(
                 select(Conversation)
-                .where(scope.conversation_filter(), view_filter(view, scope), status_filter(status))
+                .where(scope.conversation_filter(), view_filter(scope, view), status_filter(status))
                 .options(
                     selectinload(Conversation.contact),
                     selectinload(Conversation.assignee),

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
-from sqlalchemy import ColumnElement, and_, case, false, or_, select
+from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from lines.console.access import view_filter
 from lines.console.actions import do_assign, do_mark_read, do_reply, do_set_status, visible_conversation
 from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Id, Query, Route
@@ -92,17 +93,6 @@ def _after_cursor(raw: str) -> ColumnElement[bool]:
     )
 
 
-def _view_filter(call: Call, view: View) -> ColumnElement[bool]:
-    scope = call.ctx.scope
-    if view == "mine":
-        return Conversation.assignee_id == scope.operator_id
-    if view == "unassigned":
-        return Conversation.assignee_id.is_(None)
-    if view == "team":
-        return Conversation.team_id.in_(scope.team_ids) if scope.team_ids else false()
-    return Conversation.id.is_not(None)
-
-
 def _unread(read: Any) -> ColumnElement[bool]:
     return case(
         (
@@ -130,7 +120,7 @@ async def list_conversations(call: Call) -> dict[str, Any]:
     stmt = (
         select(Conversation, _unread(read).label("unread"))
         .outerjoin(read, and_(read.conversation_id == Conversation.id, read.operator_id == scope.operator_id))
-        .where(scope.conversation_filter(), _view_filter(call, query.view))
+        .where(scope.conversation_filter(), view_filter(scope, query.view))
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
         .limit(query.limit + 1)
         .options(
