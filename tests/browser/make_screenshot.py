@@ -1,6 +1,6 @@
 """Stage a realistic conversation and save the console's conversation page as docs/screenshot.png (1280x800).
 
-Run `python -m tests.browser.make_screenshot [PATH]`, or the suite with LINES_SCREENSHOT=1.
+Run `python -m tests.browser.make_screenshot [PATH]`.
 """
 
 from __future__ import annotations

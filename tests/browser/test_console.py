@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -260,10 +258,3 @@ async def test_the_inbox_follows_assignment_and_transfer_live(browser: Browser, 
     # Moved to a team Anna is not in: she can no longer see it at all.
     await expect(row).to_have_count(0)
     await expect(anna.get_by_test_id("view-all").locator(".count")).to_have_text("0")
-
-
-@pytest.mark.skipif(os.environ.get("LINES_SCREENSHOT") != "1", reason="LINES_SCREENSHOT=1 writes docs/screenshot.png")
-async def test_screenshot_of_the_conversation_page(browser: Browser, server: LiveServer) -> None:
-    from tests.browser.make_screenshot import stage_and_capture
-
-    await stage_and_capture(browser, server, Path(__file__).resolve().parents[2] / "docs" / "screenshot.png")
