@@ -31,12 +31,14 @@ from lines.console.keys import (
     outbox_key,
     sessions_key,
     settings_key,
+    snooze_key,
 )
 from lines.console.metrics import Metrics
 from lines.console.models import ContactIdentity, Conversation, Status
 from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import MemoryRateLimiter, RateLimiter
 from lines.console.settings import Settings
+from lines.console.snooze import SnoozeWaker
 from lines.console.storage import FileStore
 
 log = logging.getLogger(__name__)
@@ -144,7 +146,10 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     app[history_key] = CustomerHistory(sessions)
     worker = OutboxWorker(sessions, app[channels_key], events, settings.outbox, settings.data_path, app[metrics_key])
     app[outbox_key] = worker
+    waker = SnoozeWaker(sessions, events, settings.console.snooze_check_seconds)
+    app[snooze_key] = waker
     yield
+    await waker.stop()
     await worker.stop()
 
 
@@ -175,6 +180,7 @@ async def _run_ctx(app: web.Application) -> AsyncIterator[None]:
     bus.consume(INBOUND_QUEUE, process_inbound)
     await bus.start()
     await app[outbox_key].start()
+    await app[snooze_key].start()
     yield
 
 

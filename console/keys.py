@@ -16,6 +16,7 @@ from lines.console.metrics import Metrics
 from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import RateLimiter
 from lines.console.settings import Settings
+from lines.console.snooze import SnoozeWaker
 from lines.console.storage import FileStore
 
 if TYPE_CHECKING:
@@ -32,4 +33,5 @@ history_key = web.AppKey("history", CustomerHistory)
 files_key = web.AppKey("files", FileStore)
 metrics_key = web.AppKey("metrics", Metrics)
 outbox_key = web.AppKey("outbox", OutboxWorker)
+snooze_key = web.AppKey("snooze", SnoozeWaker)
 channels_key = web.AppKey("channels", dict[tuple[str, str], "BaseChannel"])

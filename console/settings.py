@@ -89,6 +89,7 @@ class OutboxSettings(_Section):
 
 class ConsoleSettings(_Section):
     default_locale: Literal["en", "ru"] = "en"
+    snooze_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
 
 
 class WebchatSite(_Section):

@@ -1,0 +1,65 @@
+"""Snoozed conversations reopen when their time comes, once, with an event."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from lines.console.events import EVENTS_TOPIC
+from lines.console.keys import bus_key, sessions_key, snooze_key
+from lines.console.models import Conversation, Status, utcnow
+from tests.api.helpers import Client, eventually, open_conversation
+from tests.conftest import Staff
+
+
+async def snooze(client: Client, conversation_id: int, seconds: float) -> None:
+    async with client.app[sessions_key]() as session, session.begin():
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        conversation.status = Status.SNOOZED
+        conversation.snoozed_until = utcnow() + timedelta(seconds=seconds)
+
+
+async def status_of(client: Client, conversation_id: int) -> str:
+    async with client.app[sessions_key]() as session:
+        conversation = await session.get(Conversation, conversation_id)
+    assert conversation is not None
+    return conversation.status
+
+
+async def test_a_conversation_whose_snooze_ended_reopens(client: Client, staff: Staff) -> None:
+    conversation_id = await open_conversation(client, staff.support)
+    await snooze(client, conversation_id, -1)
+    assert await client.app[snooze_key].wake_due() == [conversation_id]
+    assert await status_of(client, conversation_id) == Status.OPEN
+
+
+async def test_a_conversation_still_snoozed_stays_snoozed(client: Client, staff: Staff) -> None:
+    conversation_id = await open_conversation(client, staff.support)
+    await snooze(client, conversation_id, 3600)
+    assert await client.app[snooze_key].wake_due() == []
+    assert await status_of(client, conversation_id) == Status.SNOOZED
+
+
+async def test_waking_is_announced_once_even_if_two_wakers_race(client: Client, staff: Staff) -> None:
+    conversation_id = await open_conversation(client, staff.support)
+    await snooze(client, conversation_id, -1)
+    updates: list[dict[str, Any]] = []
+
+    async def collect(event: dict[str, Any]) -> None:
+        if event["type"] == "conversation.updated" and event["data"]["id"] == conversation_id:
+            updates.append(event)
+
+    client.app[bus_key].subscribe(EVENTS_TOPIC, collect)
+    waker = client.app[snooze_key]
+    woken = await asyncio.gather(waker.wake_due(), waker.wake_due())
+    assert sorted(len(w) for w in woken) == [0, 1]
+
+    async def announced() -> bool:
+        return bool(updates)
+
+    await eventually(announced)
+    await asyncio.sleep(0.1)  # a second announcement would have arrived by now
+    assert len(updates) == 1
+    assert updates[0]["data"]["status"] == "open"
