@@ -1,4 +1,4 @@
-"""Scaled mode end to end: two `lines serve` processes sharing PostgreSQL and Redis.
+"""Scaled mode end to end: `lines serve` processes sharing PostgreSQL and Redis.
 
 A visitor chats with process A; operator anna is connected to process B. Her console gets the
 message live, her reply (sent through B) reaches the visitor's socket on A, and after B's
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -256,3 +257,52 @@ async def test_a_message_received_by_one_process_reaches_an_operator_on_the_othe
         )
         await visitor.close()
         await operator.close()
+
+
+async def test_serve_with_two_workers_shares_one_port_and_stops_them_all(installation: Installation) -> None:
+    await installation.lines("user", "add", "anna", "--password", "demo", "--team", "support", "--name", "Anna")
+    port = free_port()
+    log = installation.tmp / "workers.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lines.console.cli",
+                "serve",
+                "--workers",
+                "2",
+                "--port",
+                str(port),
+                "--config",
+                str(installation.config),
+            ],
+            env=installation.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server("workers", port, process, log)
+    try:
+        async with aiohttp.ClientSession() as http:
+            await wait_healthy(http, server)
+            workers = psutil.Process(process.pid).children()
+            assert len(workers) == 2, server.output()
+            async with http.post(f"{server.url}/api/v1/auth/login", json={"login": "anna", "password": "demo"}) as r:
+                token = (await r.json())["token"]
+            operator = await http.ws_connect(f"{server.ws_url}/api/v1/events?token={token}")
+            await next_frame(operator, lambda f: f["type"] == "hello", (server,))
+            visitor = await http.ws_connect(f"{server.ws_url}/webchat/demo/ws")
+            await visitor.send_json({"type": "hello", "visitor": None, "last_seen": None, "page": {}})
+            await next_frame(visitor, lambda f: f["type"] == "welcome", (server,))
+            await visitor.send_json({"type": "message", "client_id": str(uuid.uuid4()), "text": "via workers"})
+            event = await next_frame(
+                operator, lambda f: f["type"] == "message.created" and f["data"]["text"] == "via workers", (server,)
+            )
+            assert event["data"]["direction"] == "in"
+            await visitor.close()
+            await operator.close()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0, server.output()
+        assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    finally:
+        stop(server)
