@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeAlias, final
+from typing import Any, ClassVar, final
 
 
 class ChannelFeature(enum.IntFlag):
@@ -133,9 +132,6 @@ class TemporaryDeliveryError(DeliveryError):
 class PermanentDeliveryError(DeliveryError):
     def __init__(self, message: str) -> None:
         super().__init__(message, temporary=False)
-
-
-Ingest: TypeAlias = Callable[[InboundMessage], Awaitable[Any]]
 
 
 class BaseChannel(abc.ABC):

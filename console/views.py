@@ -217,7 +217,7 @@ async def logout(request: web.Request) -> web.Response:
             raise web.HTTPForbidden(text="missing or wrong CSRF token")
         await auth.logout(request)
     response = redirect("/login")
-    response.del_cookie(auth.COOKIE_NAME, path="/")
+    auth.clear_session_cookie(response)
     return response
 
 

@@ -114,10 +114,6 @@ class Hub:
             unsubscribe()
         self._unsubscribe = []
 
-    @property
-    def open_sockets(self) -> int:
-        return len(self._open)
-
     def add(self, sock: VisitorSocket) -> None:
         self._open.add(sock)
 
