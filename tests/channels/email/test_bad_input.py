@@ -1,0 +1,193 @@
+"""RELIABILITY.md catalogue (b), email items: bad input, loops and IMAP state, one test each."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from lines.channels.email.parse import parse_email
+from lines.console.keys import sessions_key
+from lines.console.models import ContactIdentity
+from tests.api.helpers import eventually
+from tests.channels.email.conftest import SUPPORT, Client, MakeClient, channel_of, compose
+from tests.channels.email.servers import Dovecot, Sink
+from tests.channels.email.test_threads import answered, inbound
+from tests.test_views import login
+
+
+def mail(headers: bytes, body: bytes = b"body") -> bytes:
+    return headers.replace(b"\n", b"\r\n") + b"\r\n\r\n" + body + b"\r\n"
+
+
+def test_5_rfc2047_words_split_inside_a_character_join_before_decoding() -> None:
+    parsed = parse_email(mail(b"From: a@x.org\nMessage-ID: <s@x>\nSubject: =?utf-8?B?0J/RgNC4?= =?utf-8?B?0LI=?="))
+    assert parsed.subject == "Прив"
+
+
+def test_6_an_unknown_charset_still_gives_a_message() -> None:
+    parsed = parse_email(
+        mail(
+            b"From: a@x.org\nMessage-ID: <u@x>\nSubject: =?not-supported?Q?caf=E9?=\n"
+            b"Content-Type: text/plain; charset=not-supported-encoding",
+            b"caf\xe9 ok",
+        )
+    )
+    assert parsed.unreadable is None
+    assert parsed.text == "caf\ufffd ok"
+
+
+def test_8_raw_8bit_bytes_in_headers_and_a_stray_bad_byte_do_not_break_parsing() -> None:
+    parsed = parse_email(
+        mail(b"From: \xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd <ivan@x.org>\nMessage-ID: <8@x>\nSubject: ok", b"body \xff")
+    )
+    assert (parsed.sender_name, parsed.text) == ("Иван", "body \ufffd")
+
+
+def test_9_a_plain_subject_with_accents_is_left_alone() -> None:
+    parsed = parse_email(mail("From: a@x.org\nMessage-ID: <a@x>\nSubject: Café crème =? not encoded".encode()))
+    assert parsed.subject == "Café crème =? not encoded"
+
+
+def test_10_nul_bytes_are_stripped() -> None:
+    parsed = parse_email(mail(b"From: a@x.org\nMessage-ID: <n@x>\nSubject: n\x00ul", b"bo\x00dy\n> quo\x00ted"))
+    assert (parsed.subject, parsed.text, parsed.quoted) == ("nul", "body", "> quoted")
+
+
+def test_11_a_comma_inside_an_encoded_display_name_is_one_address() -> None:
+    parsed = parse_email(mail(b"From: =?utf-8?Q?Doe,_John?= <john@x.org>\nMessage-ID: <c@x>"))
+    assert (parsed.sender_name, parsed.sender_address) == ("Doe, John", "john@x.org")
+
+
+def test_12_a_crafted_quoted_local_part_is_not_read_as_the_inner_address() -> None:
+    parsed = parse_email(mail(b'From: "alice@good.example"@evil.example\nMessage-ID: <c@x>'))
+    assert parsed.sender_address != "alice@good.example"
+    assert parsed.sender_address.endswith("@evil.example")
+
+
+def test_22_iso_2022_jp_is_decoded() -> None:
+    raw = mail(
+        b"From: a@x.org\nMessage-ID: <j@x>\nContent-Type: text/plain; charset=iso-2022-jp",
+        "こんにちは".encode("iso-2022-jp"),
+    )
+    assert parse_email(raw).text == "こんにちは"
+
+
+def test_39_auto_submitted_no_is_a_person() -> None:
+    assert parse_email(mail(b"From: a@x.org\nMessage-ID: <h@x>\nAuto-Submitted: no")).auto is None
+
+
+async def test_13_mail_without_from_is_still_stored(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
+) -> None:
+    dovecot.append(*mail_user, mail(b"To: support@lines.test\nSubject: who am I\nMessage-ID: <nofrom@x>", b"anonymous"))
+    [message] = await inbound(email_client, 1)
+    assert message.text == "anonymous"
+
+
+async def test_16_a_date_in_2099_does_not_move_the_message_in_time(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
+) -> None:
+    dovecot.append(
+        *mail_user, mail(b"From: a@x.org\nDate: Thu, 01 Jan 2099 00:00:00 +0000\nMessage-ID: <future@x>", b"hi")
+    )
+    [message] = await inbound(email_client, 1)
+    created = message.created_at if message.created_at.tzinfo else message.created_at.replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=5)
+
+
+async def test_28_a_changed_uidvalidity_rescans_the_folder_without_duplicates(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
+) -> None:
+    channel = channel_of(email_client)
+    dovecot.append(
+        *mail_user,
+        compose("a@x.org", "one", "one", message_id="uv1@x"),
+        compose("a@x.org", "two", "two", message_id="uv2@x"),
+    )
+    await inbound(email_client, 2)
+    await channel.stop()
+    context = channel._context
+    await context.save_state("email", "support", "cursor", {"uidvalidity": 1, "last_uid": 99})
+    dovecot.append(*mail_user, compose("a@x.org", "three", "three", message_id="uv3@x"))
+    await channel.start()
+    stored = await inbound(email_client, 3)
+    await asyncio.sleep(0.5)
+    assert [m.text for m in await inbound(email_client, 3)] == [m.text for m in stored] == ["one", "two", "three"]
+
+
+async def test_41_our_own_mail_coming_back_is_flagged_as_a_loop(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
+) -> None:
+    dovecot.append(*mail_user, compose(f"Support <{SUPPORT}>", "Re: x", "echo", message_id="echo@x"))
+    [message] = await inbound(email_client, 1)
+    assert message.extra["auto"] == "loop"
+
+
+async def test_42_our_acknowledgements_say_they_are_automatic(
+    make_email_client: MakeClient, dovecot: Dovecot, mail_user: tuple[str, str], sink: Sink
+) -> None:
+    client = await make_email_client(auto_ack="Got it, #{{conversation.number}}")
+    dovecot.append(*mail_user, compose("ooo@x.org", "Hi", "hi", message_id="ack@x"))
+    await inbound(client, 1)
+
+    async def acked() -> bool:
+        return len(sink.messages) == 1
+
+    await eventually(acked, timeout=10)
+    assert str(sink.messages[0][1]["Auto-Submitted"]) == "auto-replied"
+
+
+async def test_35_a_guessed_tag_from_a_stranger_leaves_the_original_customer_untouched(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str], sink: Sink
+) -> None:
+    conversation_id, _ = await answered(email_client, dovecot, mail_user, sink)
+    dovecot.append(*mail_user, compose("eve@x.org", f"[#{conversation_id}]", "hijack", message_id="hj@x"))
+    _, stranger = await inbound(email_client, 2)
+    assert stranger.conversation_id != conversation_id
+    async with email_client.app[sessions_key]() as session:
+        identities = (await session.scalars(select(ContactIdentity.external_id).order_by(ContactIdentity.id))).all()
+    assert identities == ["ivan@example.org", "eve@x.org"]
+
+
+async def test_the_console_shows_machine_mail_flags_and_folds_quoted_text(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
+) -> None:
+    dovecot.append(
+        *mail_user,
+        compose("ooo@x.org", "Away", "I am away.", message_id="away@x", headers={"Auto-Submitted": "auto-replied"}),
+        compose("ivan@x.org", "Re: hi", "New part.\n\nOn Mon, 1 Jan 2026, Anna wrote:\n> old part", message_id="q@x"),
+    )
+    auto, quoted = await inbound(email_client, 2)
+    await login(email_client, "admin")
+    html = await (await email_client.get(f"/conversations/{auto.conversation_id}")).text()
+    assert 'data-testid="email-auto"' in html
+    html = await (await email_client.get(f"/conversations/{quoted.conversation_id}")).text()
+    assert "New part." in html
+    assert re.search(r'<details class="email-quoted">.*&gt; old part', html, re.S)
+
+
+async def test_2_a_message_that_keeps_failing_is_stored_as_unreadable_and_the_rest_flows(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = channel_of(email_client)
+    real = channel._inbound
+
+    async def poisoned(parsed: Any, original: Any) -> Any:
+        if parsed.message_id == "poison@x":
+            raise RuntimeError("a bug this message triggers")
+        return await real(parsed, original)
+
+    monkeypatch.setattr(channel, "_inbound", poisoned)
+    dovecot.append(
+        *mail_user,
+        compose("a@x.org", "bad", "poison", message_id="poison@x"),
+        compose("a@x.org", "good", "after", message_id="good@x"),
+    )
+    unreadable, good = await inbound(email_client, 2)
+    assert unreadable.extra["unreadable"].startswith("RuntimeError: a bug this message triggers")
+    assert good.text == "after"
