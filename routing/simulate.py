@@ -1,0 +1,219 @@
+"""What-if: replay routing in simulated time, in memory, with the same classifier and the
+chooser's ranking (`_rank`, kept in step with `choose.py`).
+
+Arrivals come from the store (the last N days) or are generated (a Poisson process per channel).
+Every operator of the routed teams is assumed online for the whole period, with the skills and
+capacity they have now; each conversation holds its operator for its handle time (from the store:
+creation to resolution; generated: exponential around `handle_minutes`). Waiting conversations are
+served by lead-type priority, then arrival, whenever an operator frees capacity. Overflow widens a
+route after its delay. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lines.routing.classify import IsOpen, Subject, always_open, classify
+from lines.routing.rules import Route, Rules, channel_kind
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    at: float  # seconds from the start
+    channel: str
+    text: str = ""
+    contact_tags: tuple[str, ...] = ()
+    handle_seconds: float = 480.0
+    customer: str = ""
+
+
+@dataclass(slots=True)
+class SimOperator:
+    id: int
+    login: str
+    teams: frozenset[str]
+    skills: dict[str, int]
+    capacity: dict[str, int]
+    load: dict[str, int] = field(default_factory=lambda: {"chat": 0, "email": 0})
+    last_assigned: float = -1.0
+
+
+def _rank(operator: SimOperator, kind: str, route: Route) -> tuple[Any, ...]:
+    """The chooser's order (`choose.py`) without building candidates: preferred skills, then strategy.
+    Everyone is online the whole time, so longest idle is since the last assignment."""
+    preferred = -sum(min(operator.skills.get(k, 0), v) / v for k, v in route.preferred_skills.items())
+    if route.strategy == "least_loaded":
+        return (
+            preferred,
+            operator.load[kind] / max(operator.capacity.get(kind, 0), 1),
+            operator.last_assigned,
+            operator.id,
+        )
+    return (preferred, operator.last_assigned, operator.id)
+
+
+def generate(
+    hours: float, arrivals_per_hour: dict[str, float], handle_minutes: float, texts: Sequence[str] = (), seed: int = 1
+) -> list[Arrival]:
+    """A Poisson arrival stream per channel over `hours`, handle times exponential around the mean."""
+    rng = random.Random(seed)
+    out: list[Arrival] = []
+    horizon = hours * 3600
+    for channel, rate in sorted(arrivals_per_hour.items()):
+        if rate <= 0:
+            continue
+        t = 0.0
+        while True:
+            t += rng.expovariate(rate / 3600)
+            if t >= horizon:
+                break
+            text = rng.choice(texts) if texts else ""
+            out.append(Arrival(t, channel, text, (), rng.expovariate(1 / (handle_minutes * 60)), f"c{len(out)}"))
+    out.sort(key=lambda a: a.at)
+    return out
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@dataclass(slots=True)
+class _Waiting:
+    index: int
+    arrival: Arrival
+    lead_type: str
+    priority: int
+    route: Route
+
+
+def simulate(
+    rules: Rules,
+    operators: Iterable[SimOperator],
+    arrivals: Sequence[Arrival],
+    target_seconds: float = 60.0,
+    is_open: IsOpen = always_open,
+    start: datetime | None = None,
+) -> dict[str, Any]:
+    """Per-team load, wait percentiles and the share answered within `target_seconds`."""
+    staff = {o.id: o for o in operators}
+    by_team: dict[str, list[SimOperator]] = defaultdict(list)
+    for operator in staff.values():
+        for team_name in operator.teams:
+            by_team[team_name].append(operator)
+    priorities = {t.id: t.priority for t in rules.lead_types}
+    start = start or datetime(2026, 1, 1, tzinfo=UTC)
+    classified: dict[tuple[str, str, tuple[str, ...]], str | None] = {}
+    releases: list[tuple[float, int, int, str]] = []  # (time, seq, operator id, kind)
+    waiting: list[_Waiting] = []
+    waits: dict[str, list[float]] = defaultdict(list)
+    handled: dict[str, int] = defaultdict(int)
+    per_operator: dict[int, int] = defaultdict(int)
+    unrouted = 0
+    seq = 0
+
+    def try_assign(item: _Waiting, now: float) -> bool:
+        nonlocal seq
+        route = item.route
+        kind = channel_kind(item.arrival.channel)
+        stages = [(route.team, route.required_skills)]
+        if route.overflow is not None and now - item.arrival.at >= route.overflow.after_seconds:
+            stages.append(
+                (
+                    route.overflow.team or route.team,
+                    {} if route.overflow.drop_required_skills else route.required_skills,
+                )
+            )
+        for team, required in stages:
+            members = staff.values() if team is None else by_team.get(team, ())
+            able = [
+                o
+                for o in members
+                if o.load[kind] < o.capacity.get(kind, 0) and all(o.skills.get(k, 0) >= v for k, v in required.items())
+            ]
+            if not able:
+                continue
+            best = min(able, key=lambda o: _rank(o, kind, route))
+            chosen = staff[best.id]
+            chosen.load[kind] += 1
+            chosen.last_assigned = now
+            per_operator[chosen.id] += 1
+            team_name = team or "-"
+            waits[team_name].append(now - item.arrival.at)
+            handled[team_name] += 1
+            seq += 1
+            heapq.heappush(releases, (now + item.arrival.handle_seconds, seq, chosen.id, kind))
+            return True
+        return False
+
+    def serve(now: float) -> None:
+        waiting.sort(key=lambda w: (w.priority, w.arrival.at, w.index))
+        kept = []
+        for item in waiting:
+            if not try_assign(item, now):
+                kept.append(item)
+        waiting[:] = kept
+
+    for index, arrival in enumerate(arrivals):
+        while releases and releases[0][0] <= arrival.at:
+            when, _, operator_id, kind = heapq.heappop(releases)
+            staff[operator_id].load[kind] -= 1
+            while releases and releases[0][0] <= when:
+                _, _, other, other_kind = heapq.heappop(releases)
+                staff[other].load[other_kind] -= 1
+            if waiting:
+                serve(when)
+        key = (arrival.channel, arrival.text, arrival.contact_tags)
+        if key not in classified:
+            subject = Subject(
+                channel=arrival.channel,
+                text=arrival.text,
+                contact_tags=arrival.contact_tags,
+                at=start + timedelta(seconds=arrival.at),
+            )
+            lead = classify(rules, subject, is_open)
+            classified[key] = lead.id if lead else None
+        lead_type = classified[key]
+        route = rules.route_for(lead_type)
+        if route is None or lead_type is None:
+            unrouted += 1
+            continue
+        item = _Waiting(index, arrival, lead_type, priorities.get(lead_type, 1000), route)
+        if not try_assign(item, arrival.at):
+            waiting.append(item)
+    horizon = arrivals[-1].at if arrivals else 0.0
+    while waiting and releases:
+        when, _, operator_id, kind = heapq.heappop(releases)
+        staff[operator_id].load[kind] -= 1
+        serve(when)
+        horizon = max(horizon, when)
+    total = sum(handled.values())
+    teams = {}
+    for team, values in sorted(waits.items()):
+        teams[team] = {
+            "conversations": handled[team],
+            "share": handled[team] / total if total else 0.0,
+            "wait_p50_seconds": percentile(values, 0.5),
+            "wait_p90_seconds": percentile(values, 0.9),
+            "wait_p99_seconds": percentile(values, 0.99),
+            "answered_within_target": sum(1 for v in values if v <= target_seconds) / len(values),
+        }
+    loads = list(per_operator.values())
+    return {
+        "arrivals": len(arrivals),
+        "assigned": total,
+        "never_assigned": len(waiting),
+        "unrouted": unrouted,
+        "simulated_hours": horizon / 3600,
+        "target_seconds": target_seconds,
+        "teams": teams,
+        "per_operator": {"max": max(loads, default=0), "min": min(loads, default=0), "operators": len(staff)},
+    }

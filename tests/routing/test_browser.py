@@ -1,0 +1,55 @@
+"""A lead changes a rule in the browser, sees its what-if result, publishes it and rolls it back."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from lines.console.keys import sessions_key
+from lines.routing.models import RoutingRulesVersion
+from tests.browser.conftest import LiveServer, browser, new_context, server, sign_in
+from tests.routing.helpers import RULES
+
+pytestmark = pytest.mark.browser
+__all__ = ["browser", "server"]
+
+
+async def test_a_lead_edits_simulates_publishes_and_rolls_back(server: LiveServer, browser: Browser) -> None:
+    assert server.app is not None
+    async with server.app[sessions_key]() as session, session.begin():
+        session.add(RoutingRulesVersion(rules=RULES, author_name="seed", comment="first"))
+    context = await new_context(browser)
+    page = await sign_in(context, server, "lead", "/routing")
+    await expect(page.get_by_test_id("live-version")).to_have_text("1")
+    strategy = page.get_by_test_id("routes").locator("tbody tr").nth(1).locator("[data-k=strategy]")
+    await strategy.select_option("longest_idle")
+
+    await page.locator("[data-field=preview-text]").fill("Хочу купить диван")
+    await page.locator("[data-action=preview]").click()
+    await expect(page.get_by_test_id("preview-result")).to_contain_text("sales → sales")
+
+    await page.locator("[data-action=simulate]").click()
+    await expect(page.get_by_test_id("simulation").locator("tbody tr").first).to_be_visible()
+
+    await page.locator("[data-field=comment]").fill("support by longest idle")
+    await page.get_by_test_id("publish").click()
+    await expect(page.get_by_test_id("live-version")).to_have_text("2")
+    await expect(page.get_by_test_id("history").locator("tbody tr")).to_have_count(2)
+
+    await page.get_by_test_id("history").locator("tbody tr").last.locator("[data-action=rollback]").click()
+    await expect(page.get_by_test_id("live-version")).to_have_text("3")
+    await expect(strategy).to_have_value("least_loaded")
+    await context.close()
+
+
+async def test_invalid_rules_show_the_field_and_publish_nothing(server: LiveServer, browser: Browser) -> None:
+    assert server.app is not None
+    async with server.app[sessions_key]() as session, session.begin():
+        session.add(RoutingRulesVersion(rules=RULES, author_name="seed", comment="first"))
+    context = await new_context(browser)
+    page = await sign_in(context, server, "lead", "/routing")
+    await page.get_by_test_id("routes").locator("tbody tr").first.locator("[data-k=team]").fill("nowhere")
+    await page.get_by_test_id("publish").click()
+    await expect(page.get_by_test_id("routing-status")).to_contain_text("/routes/0/team")
+    await expect(page.get_by_test_id("live-version")).to_have_text("1")
+    await context.close()
