@@ -1,0 +1,67 @@
+"""Wires this part into the app: routes, cleanup contexts, inbound/change processors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from lines.bots.hours import hours_key
+from lines.console.api import sla as sla_api
+from lines.console.api.routing import add_routes, routes_key
+from lines.console.keys import events_key, sessions_key, settings_key
+from lines.routing.feature import router_key
+from lines.sla.hours import SlaHours
+from lines.sla.keys import sla_key, sla_timers_key
+from lines.sla.page import sla_page
+from lines.sla.service import SlaService
+from lines.sla.timers import CONCURRENCY, RedisTimers, TimerLoop
+
+
+async def _sla_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    service = SlaService(app[sessions_key], app[events_key])
+    await service.load_policies(settings.sla.policies_file)
+    redis: Redis | None = None
+    redis_timers = None
+    if settings.bus.redis_url:
+        redis = Redis.from_url(settings.bus.redis_url, decode_responses=True)
+        redis_timers = RedisTimers(redis, settings.bus.key_prefix)
+    concurrency = 1 if settings.database_url.startswith("sqlite") else CONCURRENCY
+    loop = TimerLoop(
+        service,
+        app[sessions_key],
+        settings.sla.timer_tick_seconds,
+        settings.sla.sweep_seconds,
+        redis_timers,
+        concurrency,
+    )
+    service.scheduler = loop.schedule
+    app[sla_key] = service
+    hours = SlaHours(service)
+    app[hours_key] = hours
+    app[router_key].is_open = hours.team_is_open
+    app[sla_timers_key] = loop
+    await loop.start()
+    try:
+        yield
+    finally:
+        await loop.stop()
+        if redis is not None:
+            await redis.aclose()
+
+
+def setup(app: web.Application) -> None:
+    """Called by `create_app` after the core and the channels, before consuming starts."""
+    from lines.console.app import processors_key  # console.app imports this module while loading
+
+    async def process(job: dict[str, Any]) -> None:
+        await app[sla_key].handle(job)
+
+    app[processors_key].append(process)
+    app.cleanup_ctx.append(_sla_ctx)
+    app[routes_key].extend(sla_api.ROUTES)
+    add_routes(app, sla_api.ROUTES)
+    app.router.add_get("/sla", sla_page)

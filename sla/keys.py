@@ -1,0 +1,11 @@
+"""Typed app state of the SLA part."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from lines.sla.service import SlaService
+from lines.sla.timers import TimerLoop
+
+sla_key = web.AppKey("sla", SlaService)
+sla_timers_key = web.AppKey("sla_timers", TimerLoop)

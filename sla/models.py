@@ -1,0 +1,64 @@
+"""Tables of this part, on the core's `Base` so that Alembic and the tests see one metadata."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lines.console.models import Base, BigId, JSONType, UTCDateTime, utcnow
+
+
+class SlaPolicyDocument(Base):
+    """The one policy document (calendars + policies), edited through `PUT /api/v1/sla/policies`."""
+
+    __tablename__ = "sla_policy_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConversationSla(Base):
+    """A conversation's SLA clocks. `clocks` holds, per target, what the deadlines derive from
+    (start times, working time already spent, met times, fired flags); due and warning times are
+    derived from it and the policy, so a policy change only needs a recompute. `next_fire_at` is the
+    nearest warning or deadline still to fire: the durable timer."""
+
+    __tablename__ = "conversation_sla"
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_id: Mapped[str | None] = mapped_column(String(64))
+    clocks: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    deadlines: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="ok")
+    breached: Mapped[bool] = mapped_column(default=False)
+    next_fire_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SlaEvent(Base):
+    """A fired warning or breach. The unique key makes each fire happen once across all workers;
+    the rows feed the lead report ("breaches today")."""
+
+    __tablename__ = "sla_events"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "target", "kind", "cycle", name="uq_sla_event"),
+        Index("ix_sla_events_kind_fired_at", "kind", "fired_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    policy_id: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    # Which run of the clock: "" for first response and resolution, the start time for next response.
+    cycle: Mapped[str] = mapped_column(String(40), default="")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
