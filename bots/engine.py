@@ -1,0 +1,340 @@
+"""The bot on each customer message: answer when sure, ask "Did this help?", hand off otherwise.
+
+Runs as a change processor on `inbound` jobs, before routing. For every customer message it
+records what was asked and how sure the KB was (`bot_queries`, one row per message, which also
+makes a redelivered job a no-op). Then:
+
+- a conversation the bot holds (`bot_state = answering`): "yes" (button `bot:yes` or a typed
+  yes/да/спасибо) is stored as feedback; "no" or "operator" (button `bot:operator` or typed) hands
+  off; another question is answered again if the KB is sure, handed off if not;
+- a conversation nobody holds yet: if the KB is sure, the bot answers with the article and the
+  "Did this help?" buttons and takes the conversation (`answering`), so routing waits;
+- out of business hours, a hand-off and a new conversation the bot cannot answer tell the customer
+  when operators are back.
+
+Hand-off sets `bot_state = handed_off` and emits the change `handoff` {conversation_id, reason};
+routing assigns the conversation. The bot never answers auto-replies and bounces
+(`extra.auto_submitted` / `extra.bounce`), blocked contacts, identities that opted out or are
+unreachable, a conversation an operator holds, or a channel / lead type switched off in `[bot]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from lines.bots.hours import AlwaysOpen, BusinessHours, hours_key
+from lines.bots.models import BotFeedback, BotQuery
+from lines.bots.retrieval import Result
+from lines.bots.store import KnowledgeBase
+from lines.console.automated import Button, send_automated
+from lines.console.identities import conversation_identity
+from lines.console.keys import events_key, outbox_key, sessions_key, settings_key
+from lines.console.models import (
+    AuthorKind,
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    Status,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+ANSWERING = "answering"
+HANDED_OFF = "handed_off"
+YES_BUTTON = "bot:yes"
+OPERATOR_BUTTON = "bot:operator"
+MAX_QUERY_TEXT = 2000
+MAX_ANSWERS_PER_HOUR = 5  # automatic answers per conversation; more hands off
+
+YES_WORDS = frozenset({"да", "yes", "y", "ага", "спасибо", "помогло", "thanks", "thank you", "ok", "ок", "угу"})
+NO_WORDS = frozenset(
+    {
+        "нет",
+        "no",
+        "n",
+        "не помогло",
+        "оператор",
+        "оператора",
+        "позовите оператора",
+        "позвать оператора",
+        "человек",
+        "operator",
+        "an operator",
+        "human",
+        "agent",
+        "talk to an operator",
+        "didn't help",
+        "did not help",
+    }
+)
+
+TEXTS = {
+    "ru": {
+        "ask": "Это помогло? Ответьте «да» или «оператор».",
+        "yes": "Да",
+        "operator": "Позвать оператора",
+        "thanks": "Рады помочь! Если появятся вопросы — пишите.",
+        "handoff": "Передаю ваш вопрос оператору, он ответит здесь же.",
+        "closed": "Сейчас операторы не работают; они вернутся {when} и ответят здесь же.",
+    },
+    "en": {
+        "ask": "Did this help? Reply “yes” or “operator”.",
+        "yes": "Yes",
+        "operator": "Talk to an operator",
+        "thanks": "Glad to help! Write any time if you have more questions.",
+        "handoff": "I am passing your question to an operator, who will answer here.",
+        "closed": "Our operators are away now; they are back {when} and will answer here.",
+    },
+}
+
+
+def reply_kind(message_extra: dict[str, Any], text: str) -> str | None:
+    """`yes`, `no` or None: the customer's answer to "Did this help?" by button or typed word."""
+    button = message_extra.get("button")
+    if isinstance(button, dict):
+        if button.get("id") == YES_BUTTON:
+            return "yes"
+        if button.get("id") == OPERATOR_BUTTON:
+            return "no"
+    plain = re.sub(r"[^\w' ]+", " ", text.lower().replace("’", "'")).strip()
+    plain = re.sub(r"\s+", " ", plain)
+    if plain in YES_WORDS:
+        return "yes"
+    if plain in NO_WORDS:
+        return "no"
+    return None
+
+
+def when_text(at: datetime | None, lang: str) -> str:
+    if at is None:
+        return "в рабочее время" if lang == "ru" else "during business hours"
+    return at.strftime("%d.%m %H:%M UTC") if lang == "ru" else at.strftime("%b %d, %H:%M UTC")
+
+
+def knowledge_base(app: web.Application) -> KnowledgeBase:
+    """The app's KB index (created on first use: the sessions exist only once the app started)."""
+    return app[bot_key].kb
+
+
+class Bot:
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self._kb: KnowledgeBase | None = None
+        self.hours_override: BusinessHours | None = None
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        if self._kb is None:
+            settings = self.app[settings_key].bot
+            self._kb = KnowledgeBase(self.app[sessions_key], settings.threshold, settings.margin)
+        return self._kb
+
+    @property
+    def hours(self) -> BusinessHours:
+        return self.hours_override or self.app.get(hours_key) or AlwaysOpen()
+
+    @property
+    def _sessions(self) -> Any:
+        return self.app[sessions_key]
+
+    async def process(self, job: dict[str, Any]) -> None:
+        if job.get("kind") != "inbound":
+            return
+        conversation_id = int(job["conversation_id"])
+        try:
+            await self.on_inbound(int(job["message_id"]), conversation_id)
+        except Exception:
+            # RELIABILITY.md #30: a failing bot gives the conversation back to humans.
+            log.exception("bot failed on message %s; handing off", job.get("message_id"))
+            try:
+                async with self._sessions() as session:
+                    conversation = await session.get(Conversation, conversation_id)
+                if conversation is not None and conversation.bot_state == ANSWERING:
+                    await self.hand_off(conversation_id, "bot_failed")
+            except Exception:
+                log.exception("bot hand-off of conversation %s failed", conversation_id)
+
+    async def on_inbound(self, message_id: int, conversation_id: int) -> None:
+        settings = self.app[settings_key].bot
+        async with self._sessions() as session:
+            message = await session.get(Message, message_id)
+            conversation = await session.get(Conversation, conversation_id)
+            if message is None or conversation is None or message.direction != Direction.IN:
+                return
+            if message.author_kind != AuthorKind.CONTACT:
+                return
+            contact = await session.get(Contact, conversation.contact_id)
+            identity = await conversation_identity(session, conversation)
+            unreachable = identity is not None and identity.state != "active"
+        extra = message.extra or {}
+        if extra.get("auto_submitted") or extra.get("bounce"):
+            return
+        text = (message.text or "").strip()
+        button = reply_kind(extra, text) if conversation.bot_state == ANSWERING else None
+        result = await self.kb.search(text) if text and button is None else None
+        query_id = await self._claim(message, conversation, text, result)
+        if query_id is None:
+            return  # this message was already handled (a redelivered job)
+        if not settings.enabled or (contact is not None and contact.blocked) or unreachable:
+            return
+        if conversation.channel in settings.disabled_channels:
+            return
+        if conversation.lead_type and conversation.lead_type in settings.disabled_lead_types:
+            return
+        if conversation.status == Status.RESOLVED and conversation.bot_state != ANSWERING:
+            return
+        if conversation.bot_state == HANDED_OFF or (conversation.assignee_id and conversation.bot_state != ANSWERING):
+            return
+        lang = result.lang if result else _lang_of(text)
+        if button == "yes":
+            await self._feedback(conversation_id, message_id, "helped")
+            await self._say(conversation_id, TEXTS[lang]["thanks"])
+            return
+        if button == "no":
+            await self._feedback(conversation_id, message_id, "not_helped")
+            await self.hand_off(conversation_id, "customer_asked", lang)
+            return
+        if result is None:
+            if conversation.bot_state == ANSWERING:
+                await self.hand_off(conversation_id, "no_text", lang)
+            return
+        if settings.auto_answer and result.auto_answer and result.best is not None:
+            if await self._answers_lately(conversation_id) >= MAX_ANSWERS_PER_HOUR:
+                # RELIABILITY.md #42: an auto-responder on the other side must not ping-pong with us.
+                await self.hand_off(conversation_id, "too_many_answers", lang)
+                return
+            await self.answer(conversation_id, result, query_id)
+        elif conversation.bot_state == ANSWERING:
+            await self.hand_off(conversation_id, "low_score", lang)
+        else:
+            hours = self.hours
+            now = utcnow()
+            if not hours.is_open(now) and await self._first_inbound(conversation_id, message_id):
+                closed = TEXTS[lang]["closed"].format(when=when_text(hours.next_open(now), lang))
+                await self._say(conversation_id, closed, AuthorKind.SYSTEM)
+
+    async def _claim(
+        self, message: Message, conversation: Conversation, text: str, result: Result | None
+    ) -> int | None:
+        best = result.best if result else None
+        row = BotQuery(
+            conversation_id=conversation.id,
+            message_id=message.id,
+            text=text[:MAX_QUERY_TEXT],
+            lang=result.lang if result else _lang_of(text),
+            terms=result.terms[:50] if result else [],
+            best_article=best.article.id if best else None,
+            score=best.score if best else 0.0,
+            auto_answered=False,
+        )
+        try:
+            async with self._sessions() as session, session.begin():
+                session.add(row)
+        except IntegrityError:
+            return None
+        return row.id
+
+    async def _answers_lately(self, conversation_id: int) -> int:
+        since = utcnow() - timedelta(hours=1)
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count(BotQuery.id)).where(
+                    BotQuery.conversation_id == conversation_id,
+                    BotQuery.auto_answered.is_(True),
+                    BotQuery.created_at >= since,
+                )
+            )
+        return int(count or 0)
+
+    async def _first_inbound(self, conversation_id: int, message_id: int) -> bool:
+        async with self._sessions() as session:
+            earlier = (
+                await session.execute(
+                    select(Message.id).where(
+                        Message.conversation_id == conversation_id,
+                        Message.direction == Direction.IN,
+                        Message.id < message_id,
+                    )
+                )
+            ).first()
+        return earlier is None
+
+    async def _say(self, conversation_id: int, text: str, kind: AuthorKind = AuthorKind.BOT, **kw: Any) -> int:
+        settings = self.app[settings_key].bot
+        return await send_automated(
+            self._sessions,
+            self.app[events_key],
+            self.app[outbox_key].notify,
+            conversation_id,
+            text,
+            author_kind=kind,
+            author_name=settings.name,
+            **kw,
+        )
+
+    async def _feedback(self, conversation_id: int, message_id: int | None, kind: str) -> None:
+        async with self._sessions() as session, session.begin():
+            last = (
+                await session.execute(
+                    select(BotQuery.best_article)
+                    .where(BotQuery.conversation_id == conversation_id, BotQuery.auto_answered.is_(True))
+                    .order_by(BotQuery.id.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            session.add(
+                BotFeedback(kind=kind, article_slug=last, conversation_id=conversation_id, message_id=message_id)
+            )
+
+    async def answer(self, conversation_id: int, result: Result, query_id: int | None = None) -> None:
+        best = result.best
+        assert best is not None
+        async with self._sessions() as session, session.begin():
+            conversation = await session.get(Conversation, conversation_id, with_for_update=True)
+            if conversation is None:
+                return
+            conversation.bot_state = ANSWERING
+            query = await session.get(BotQuery, query_id) if query_id else None
+            if query is not None:
+                query.auto_answered = True
+        texts = TEXTS[best.article.lang if best.article.lang in TEXTS else result.lang]
+        await self._say(
+            conversation_id,
+            f"{best.article.body}\n\n{texts['ask']}",
+            buttons=(Button(YES_BUTTON, texts["yes"]), Button(OPERATOR_BUTTON, texts["operator"])),
+            extra={"bot": {"article_id": best.article.id, "score": round(best.score, 4)}},
+        )
+
+    async def hand_off(self, conversation_id: int, reason: str, lang: str = "en") -> None:
+        """Give the conversation to routing: `handed_off`, a notice to the customer, the `handoff` change."""
+        async with self._sessions() as session, session.begin():
+            conversation = await session.get(Conversation, conversation_id, with_for_update=True)
+            if conversation is None or conversation.bot_state == HANDED_OFF:
+                return
+            conversation.bot_state = HANDED_OFF
+        texts = TEXTS.get(lang, TEXTS["en"])
+        hours = self.hours
+        now = utcnow()
+        notice = texts["handoff"]
+        if not hours.is_open(now):
+            notice += " " + texts["closed"].format(when=when_text(hours.next_open(now), lang))
+        await self._say(conversation_id, notice, AuthorKind.SYSTEM)
+        await self.app[events_key].change("handoff", conversation_id=conversation_id, reason=reason)
+
+
+bot_key = web.AppKey("bot", Bot)
+
+
+def _lang_of(text: str) -> str:
+    from lines.bots.text import detect_language
+
+    return detect_language(text)

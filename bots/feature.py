@@ -1,0 +1,30 @@
+"""Wires this part into the app: the bot's processor on `inbound` jobs, the bot and KB API routes.
+
+The bot runs before routing in the processors list, so a conversation it takes (`answering`) is
+not routed until it hands off. Business hours: `app[hours_key]` (bots/hours.py), always open
+unless another part sets it.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from lines.bots import pages
+from lines.bots.engine import Bot, bot_key
+from lines.bots.hours import AlwaysOpen, hours_key
+
+
+def setup(app: web.Application) -> None:
+    """Called by `create_app` after the core and the channels, before consuming starts."""
+    from lines.console.api.bot import ROUTES
+    from lines.console.api.routing import add_routes, routes_key
+    from lines.console.app import processors_key
+
+    if hours_key not in app:
+        app[hours_key] = AlwaysOpen()
+    bot = Bot(app)
+    app[bot_key] = bot
+    app[processors_key].append(bot.process)
+    app[routes_key].extend(ROUTES)
+    add_routes(app, ROUTES)
+    pages.setup(app)
