@@ -1,0 +1,70 @@
+"""Wires this part into the app: routes, cleanup contexts, inbound/change processors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from lines.console.api import contacts as contacts_api
+from lines.console.api import reports as reports_api
+from lines.console.api.routing import add_routes, routes_key
+from lines.console.customers import pages
+from lines.console.customers.followups import FollowUpWaker
+from lines.console.customers.processor import CustomerProcessor
+from lines.console.keys import events_key, outbox_key, sessions_key, settings_key
+from lines.console.models import utcnow
+
+log = logging.getLogger(__name__)
+
+processor_key = web.AppKey("customers_processor", CustomerProcessor)
+follow_ups_key = web.AppKey("customers_follow_ups", FollowUpWaker)
+
+
+async def _sweep_loop(processor: CustomerProcessor, interval: float) -> None:
+    """Counts what lost change jobs left out: conversations changed since the previous sweep."""
+    since = utcnow() - timedelta(days=1)
+    while True:
+        await asyncio.sleep(interval)
+        started = utcnow()
+        try:
+            await processor.rollups.sweep(since - timedelta(seconds=interval))
+            since = started
+        except Exception:
+            log.exception("report rollup sweep failed")
+
+
+async def _customers_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    processor = CustomerProcessor(settings, app[sessions_key], app[events_key], app[outbox_key].notify)
+    app[processor_key] = processor
+    waker = FollowUpWaker(app[sessions_key], app[events_key], settings.customers.follow_up_check_seconds)
+    app[follow_ups_key] = waker
+    await waker.start()
+    sweeper = asyncio.create_task(_sweep_loop(processor, settings.customers.rollup_sweep_seconds), name="rollup-sweep")
+    yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
+    await waker.stop()
+
+
+def setup(app: web.Application) -> None:
+    """Called by `create_app` after the core and the channels, before consuming starts."""
+    from lines.console.app import processors_key  # the app module imports this one
+
+    routes = [*contacts_api.ROUTES, *reports_api.ROUTES]
+    app[routes_key].extend(routes)
+    add_routes(app, routes)
+
+    async def process(job: dict[str, Any]) -> None:
+        await app[processor_key](job)
+
+    app[processors_key].append(process)
+    app.cleanup_ctx.append(_customers_ctx)
+    pages.setup(app)
