@@ -11,12 +11,15 @@ from typing import TypeAlias
 
 from aiohttp import web
 
+from lines.channels import email, sms, telegram, webchat
 from lines.channels.base import BaseChannel
 from lines.channels.context import ChannelContext
-from lines.channels.webchat import setup as webchat_setup
 
 ChannelSetup: TypeAlias = Callable[[web.Application, ChannelContext], list[BaseChannel]]
 
 CHANNELS: dict[str, ChannelSetup] = {
-    "webchat": webchat_setup,
+    "webchat": webchat.setup,
+    "email": email.setup,
+    "telegram": telegram.setup,
+    "sms": sms.setup,
 }

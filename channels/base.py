@@ -64,6 +64,10 @@ class InboundMessage:
         thread_id: the provider's conversation id, when the channel has threads.
         source: the touchpoint (page URL, referrer, UTM tags, start payload, mailbox...).
         extra: what does not generalise.
+        references: external ids of earlier messages this one answers (email In-Reply-To/References);
+            the inbox threads into the conversation holding one of them, if it is the same contact's.
+        conversation_hint: a conversation id the channel read from a verified reference (a signed
+            Message-ID, a subject tag); used only if that conversation is the same contact's.
     """
 
     channel: str
@@ -78,6 +82,10 @@ class InboundMessage:
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     source: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    references: tuple[str, ...] = ()
+    conversation_hint: int | None = None
+    # The provider id of the message this one edits: stored as a new version of that message.
+    edit_of: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +157,15 @@ class BaseChannel(abc.ABC):
 
     async def stop(self) -> None:
         """Close what `start()` opened; idempotent."""
+
+    async def resolve_recipient(self, address: str) -> ContactInfo:
+        """The identity an operator-started conversation goes to (`POST /api/v1/conversations`).
+
+        Raises:
+            ValueError: the address is not valid on this channel, or the channel cannot start
+                conversations (the message says which).
+        """
+        raise ValueError(f"{self.kind} conversations cannot be started by an operator")
 
     @final
     async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:

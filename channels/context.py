@@ -33,6 +33,28 @@ class ChannelContext(Protocol):
 
     async def ingest(self, message: InboundMessage) -> IngestResult: ...
 
+    async def load_state(self, channel: str, inbox: str, key: str) -> Any | None:
+        """The adapter's cursor saved under `key` (JSON), or None."""
+        ...
+
+    async def save_state(self, channel: str, inbox: str, key: str, value: Any) -> None:
+        """Keep a cursor (IMAP UIDVALIDITY/last UID, a polling offset) across restarts."""
+        ...
+
+    async def record_receipt(
+        self, channel: str, inbox: str, external_id: str, status: str, error: str | None = None
+    ) -> int | None:
+        """A delivery report or bounce for the outbound message with provider id `external_id`:
+        `status` is sent, delivered, read or failed. Returns the message id, None if unknown."""
+        ...
+
+    async def set_identity_state(
+        self, channel: str, inbox: str, external_id: str, state: str, reason: str = ""
+    ) -> int | None:
+        """Mark an identity `active`, `opted_out`, `unreachable` or `blocked` (the outbox then
+        refuses to send to it, telling the operator why). Returns the contact id, None if unknown."""
+        ...
+
     async def history(
         self, channel: str, inbox: str, external_id: str, after_id: int | None
     ) -> tuple[int | None, list[dict[str, Any]]]:
@@ -41,4 +63,9 @@ class ChannelContext(Protocol):
 
     async def publish_typing(self, channel: str, inbox: str, external_id: str) -> None:
         """The customer is typing: tell the operators who can see their open conversation."""
+        ...
+
+    async def system_note(self, conversation_id: int, text: str, extra: dict[str, Any] | None = None) -> int:
+        """A note from Lines to the operators in the conversation (an opt-out, a gateway notice);
+        never sent to the customer. Returns the note's message id."""
         ...

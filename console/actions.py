@@ -118,6 +118,10 @@ async def do_reply(
         fresh = await load_conversation(session, conversation.id)
         assert fresh is not None
         await events.send("conversation.updated", conversation_dict(fresh), audience)
+    if not private:
+        await events.change(
+            "reply", conversation_id=conversation.id, message_id=message_id, author_kind=AuthorKind.OPERATOR.value
+        )
     return data
 
 
@@ -131,6 +135,7 @@ async def do_assign(
     *,
     expect_assignee: Collection[int | None] | None = None,
     unassign: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Assign to an operator (`operator_id`, or None to unassign) and/or move to a team.
 
@@ -146,6 +151,7 @@ async def do_assign(
         holder = conversation.assignee.name if conversation.assignee else "nobody"
         raise ActionError(409, "conflict", f"conversation was changed meanwhile; now assigned to {holder}")
     old_audience = Audience.of(conversation)
+    conversation_assignee_before = conversation.assignee_id
     team_id = conversation.team_id
     if team_name is not None:
         team = await session.scalar(select(Team).where(Team.name == team_name))
@@ -167,6 +173,7 @@ async def do_assign(
                 )
         if not scope.is_lead and assignee.id != scope.operator_id and team_id not in scope.team_ids:
             raise ActionError(403, "forbidden", "operators assign only within their own teams")
+        await _check_capacity(session, scope, conversation, assignee, force)
         assignee_id = assignee.id
     elif team_name is not None and assignee_id is not None and not unassign:
         current = await load_operator(session, assignee_id)
@@ -185,7 +192,12 @@ async def do_assign(
             if conversation.team_id is None
             else Conversation.team_id == conversation.team_id,
         )
-        .values(assignee_id=assignee_id, team_id=team_id, updated_at=utcnow())
+        .values(
+            assignee_id=assignee_id,
+            team_id=team_id,
+            updated_at=utcnow(),
+            assigned_at=utcnow() if assignee_id is not None else None,
+        )
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
@@ -199,6 +211,13 @@ async def do_assign(
     new_audience = Audience.of(fresh)
     await events.send("conversation.assigned", data, new_audience)
     await _tell_who_lost_sight(events, old_audience, new_audience, fresh.id)
+    await events.change(
+        "assigned",
+        conversation_id=fresh.id,
+        operator_id=assignee_id,
+        previous_operator_id=conversation_assignee_before,
+        by_operator_id=scope.operator_id,
+    )
     return data
 
 
@@ -226,6 +245,7 @@ async def do_set_status(
             raise ActionError(422, "until_in_past", "`until` must be in the future")
     elif until is not None:
         raise ActionError(422, "until_not_allowed", "`until` is only for status snoozed")
+    previous_status = conversation.status
     conversation.status = status
     conversation.snoozed_until = until if status == Status.SNOOZED else None
     conversation.resolved_at = now if status == Status.RESOLVED else None
@@ -235,6 +255,7 @@ async def do_set_status(
     assert fresh is not None
     data = conversation_dict(fresh)
     await events.send("conversation.updated", data, Audience.of(fresh))
+    await events.change("status", conversation_id=fresh.id, status=str(status), previous=str(previous_status))
     return data
 
 
@@ -248,6 +269,7 @@ async def do_set_presence(
     await session.commit()
     data = {"operator": operator_brief(operator), "presence": presence.value}
     await events.send("operator.presence", data, Audience(everyone=True))
+    await events.change("presence", operator_id=operator_id, presence=str(presence))
     return data
 
 
@@ -274,3 +296,17 @@ async def do_mark_read(session: AsyncSession, scope: Scope, conversation_id: int
             await session.rollback()
             if attempt == 1:
                 raise
+
+
+async def _check_capacity(
+    session: AsyncSession, scope: Scope, conversation: Conversation, assignee: Operator, force: bool
+) -> None:
+    """Manual assignment and transfer respect the assignee's capacity; a lead may force it."""
+    from lines.routing.engine import has_room  # routing builds on the core, not the other way
+
+    if force and not scope.is_lead:
+        raise ActionError(403, "forbidden", "only leads force an assignment over capacity")
+    if force or conversation.assignee_id == assignee.id:
+        return
+    if not await has_room(session, assignee, conversation.channel, unset_is_unlimited=True):
+        raise ActionError(409, "at_capacity", f"{assignee.name} is at capacity; a lead can force the assignment")

@@ -13,13 +13,18 @@ from sqlalchemy import select, text
 from lines.channels import CHANNELS
 from lines.channels.base import BaseChannel, InboundMessage
 from lines.console import api, attachments, operator_ws, views
+from lines.console.automated import add_system_note
 from lines.console.bus import EventBus, MemoryBus
+from lines.console.channel_state import ChannelStateStore
 from lines.console.db import create_engine, session_maker
-from lines.console.events import Audience, Events
+from lines.console.events import CHANGES_QUEUE, Audience, Events
+from lines.console.features import FEATURES
 from lines.console.history import CustomerHistory
-from lines.console.inbox import INBOUND_QUEUE, Inbox, IngestResult, channel_key, load_conversation
+from lines.console.identities import IdentityState, set_identity_state
+from lines.console.inbox import Inbox, IngestResult, channel_key, load_conversation
 from lines.console.keys import (
     bus_key,
+    channel_state_key,
     channels_key,
     engine_key,
     events_key,
@@ -34,7 +39,7 @@ from lines.console.keys import (
     snooze_key,
 )
 from lines.console.metrics import Metrics
-from lines.console.models import ContactIdentity, Conversation, Status
+from lines.console.models import ContactIdentity, Conversation, DeliveryStatus, Status
 from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import MemoryRateLimiter, RateLimiter
 from lines.console.settings import Settings
@@ -43,8 +48,9 @@ from lines.console.storage import FileStore
 
 log = logging.getLogger(__name__)
 
-InboundProcessor: TypeAlias = Callable[[dict[str, Any]], Awaitable[None]]
-processors_key = web.AppKey("inbound_processors", list[InboundProcessor])
+ChangeProcessor: TypeAlias = Callable[[dict[str, Any]], Awaitable[None]]
+"""Called with each job of the changes queue (`Events.change`); filters on `job["kind"]`."""
+processors_key = web.AppKey("change_processors", list[ChangeProcessor])
 
 
 class AppChannelContext:
@@ -78,6 +84,24 @@ class AppChannelContext:
         self.metrics.inbound.labels(message.channel, "stored" if result.created else "duplicate").inc()
         return result
 
+    async def load_state(self, channel: str, inbox: str, key: str) -> Any | None:
+        return await self._app[channel_state_key].load(channel_key(channel, inbox), key)
+
+    async def save_state(self, channel: str, inbox: str, key: str, value: Any) -> None:
+        await self._app[channel_state_key].save(channel_key(channel, inbox), key, value)
+
+    async def record_receipt(
+        self, channel: str, inbox: str, external_id: str, status: str, error: str | None = None
+    ) -> int | None:
+        return await self._app[outbox_key].record_receipt(channel, inbox, external_id, DeliveryStatus(status), error)
+
+    async def set_identity_state(
+        self, channel: str, inbox: str, external_id: str, state: str, reason: str = ""
+    ) -> int | None:
+        return await set_identity_state(
+            self._app[sessions_key], channel, inbox, external_id, IdentityState(state), reason
+        )
+
     async def history(
         self, channel: str, inbox: str, external_id: str, after_id: int | None
     ) -> tuple[int | None, list[dict[str, Any]]]:
@@ -106,6 +130,9 @@ class AppChannelContext:
                 {"conversation_id": conversation.id, "who": "contact", "name": conversation.contact.name},
                 Audience.of(conversation),
             )
+
+    async def system_note(self, conversation_id: int, text: str, extra: dict[str, Any] | None = None) -> int:
+        return await add_system_note(self._app[sessions_key], self._app[events_key], conversation_id, text, extra)
 
 
 def _make_bus(settings: Settings) -> tuple[EventBus, RateLimiter]:
@@ -141,9 +168,10 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     sessions = app[sessions_key]
     events = Events(app[bus_key])
     app[events_key] = events
-    teams = {channel_key("webchat", s.site_key): s.team for s in settings.channels.webchat if s.team}
+    teams = {channel_key(kind, name): team for (kind, name), team in settings.channel_teams().items()}
     app[inbox_key] = Inbox(sessions, events, app[bus_key], teams)
     app[history_key] = CustomerHistory(sessions)
+    app[channel_state_key] = ChannelStateStore(sessions)
     worker = OutboxWorker(sessions, app[channels_key], events, settings.outbox, settings.data_path, app[metrics_key])
     app[outbox_key] = worker
     waker = SnoozeWaker(sessions, events, settings.console.snooze_check_seconds)
@@ -172,12 +200,12 @@ async def _run_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start consuming only when every part has registered its subscribers and consumers."""
     processors = app[processors_key]
 
-    async def process_inbound(job: dict[str, Any]) -> None:
+    async def process_changes(job: dict[str, Any]) -> None:
         for processor in processors:
             await processor(job)
 
     bus = app[bus_key]
-    bus.consume(INBOUND_QUEUE, process_inbound)
+    bus.consume(CHANGES_QUEUE, process_changes)
     await bus.start()
     await app[outbox_key].start()
     await app[snooze_key].start()
@@ -252,11 +280,14 @@ def create_app(settings: Settings) -> web.Application:
         for channel in setup(app, context):
             channels[(kind, channel.name)] = channel
     app[channels_key] = channels
-    app.cleanup_ctx.extend([_storage_ctx, _bus_ctx, _core_ctx, _channels_ctx, _run_ctx])
+    app.cleanup_ctx.extend([_storage_ctx, _bus_ctx, _core_ctx, _channels_ctx])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     api.setup(app)
     attachments.setup(app)
     operator_ws.setup(app)
     views.setup(app)
+    for feature in FEATURES:
+        feature(app)
+    app.cleanup_ctx.append(_run_ctx)
     return app

@@ -199,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", help="display name (default: the login)")
     add.add_argument("--config")
     add.set_defaults(func=cmd_user_add)
+
+    from lines.bots.cli import add_parser as add_kb_parser
+
+    add_kb_parser(sub, _settings)
     return parser
 
 

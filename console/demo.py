@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lines.console.db import create_engine, session_maker
+from pathlib import Path
+
+from lines.console.db import SessionMaker, create_engine, session_maker
 from lines.console.models import Role
 from lines.console.settings import Settings
 from lines.console.users import add_user, ensure_team
@@ -25,5 +27,18 @@ async def seed_demo(settings: Settings) -> None:
             await ensure_team(session, "sales", "Sales")
         for login, name, role, teams, skills in DEMO_USERS:
             await add_user(sessions, login, DEMO_PASSWORD, role, teams, name, skills)
+        await seed_demo_kb(sessions)
     finally:
         await engine.dispose()
+
+
+DEMO_KB = Path(__file__).resolve().parent.parent / "config" / "kb"
+
+
+async def seed_demo_kb(sessions: SessionMaker) -> None:
+    """The demo shop's knowledge base (config/kb), imported like `lines kb import` (idempotent)."""
+    from lines.bots.kb import load_dir
+    from lines.bots.store import import_articles
+
+    if DEMO_KB.is_dir():
+        await import_articles(sessions, load_dir(DEMO_KB))

@@ -27,7 +27,16 @@ def public_message(message: Message) -> dict[str, Any]:
             {k: v for k, v in attachment_dict(a).items() if k in ("filename", "content_type", "size")}
             for a in message.attachments
         ],
+        **_buttons(message),
     }
+
+
+def _buttons(message: Message) -> dict[str, Any]:
+    """An outbound message's buttons (`extra["buttons"]`, see console/automated.py), if it has any."""
+    raw = (message.extra or {}).get("buttons") if message.direction == Direction.OUT else None
+    if not isinstance(raw, list) or not raw:
+        return {}
+    return {"buttons": [{"id": str(b.get("id")), "label": str(b.get("label"))} for b in raw if isinstance(b, dict)]}
 
 
 class CustomerHistory:

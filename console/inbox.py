@@ -8,6 +8,7 @@ after commit -> the stored message queued for the processors (routing, SLA, bot)
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from lines.channels.base import InboundMessage
+from lines.channels.base import ContactInfo, InboundAttachment, InboundMessage
 from lines.console.bus import EventBus
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
@@ -31,6 +32,7 @@ from lines.console.models import (
     DeliveryStatus,
     Direction,
     Message,
+    MessageRevision,
     Operator,
     Status,
     Team,
@@ -41,7 +43,6 @@ from lines.console.storage import new_token
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-INBOUND_QUEUE = "inbound"
 MAX_TEXT = 200_000
 
 
@@ -77,6 +78,73 @@ class IngestResult:
     created: bool
     conversation_created: bool
     announcement: Announcement | None = None
+    # An edit of a stored message (announced as `message.updated`, no change job).
+    edited: bool = False
+
+
+def attachment_rows(message: Message, files: Iterable[InboundAttachment]) -> list[Attachment]:
+    """The rows of files that came with an inbound message (already saved by the adapter)."""
+    return [
+        Attachment(
+            message_id=message.id,
+            conversation_id=message.conversation_id,
+            filename=att.filename,
+            content_type=att.content_type,
+            size=att.size,
+            sha256=att.sha256,
+            storage_path=att.storage_path,
+            stored=att.stored,
+            token=new_token(),
+        )
+        for att in files
+    ]
+
+
+async def resolve_contact(session: AsyncSession, channel: str, inbox: str, sender: ContactInfo) -> Contact:
+    """The contact behind `sender` on this channel, made (with its identity) on first sight.
+
+    A known identity's contact is row-locked, so concurrent messages of one person thread into one
+    conversation. A new identity with an E.164 phone (SMS, a Telegram shared contact, the widget's
+    pre-chat form) joins the contact who already has that number.
+    """
+    identity = await session.scalar(
+        select(ContactIdentity).where(
+            ContactIdentity.channel == channel,
+            ContactIdentity.inbox == inbox,
+            ContactIdentity.external_id == sender.external_id,
+        )
+    )
+    if identity is not None:
+        contact = await session.scalar(select(Contact).where(Contact.id == identity.contact_id).with_for_update())
+        assert contact is not None
+        if sender.name and not contact.name:
+            contact.name = clean_text(sender.name, 300)
+        if sender.phone and not contact.phone:
+            contact.phone = sender.phone
+        return contact
+    contact = None
+    if sender.phone:
+        contact = await session.scalar(
+            select(Contact).where(Contact.phone == sender.phone).order_by(Contact.id).limit(1).with_for_update()
+        )
+    if contact is None:
+        contact = Contact(name=clean_text(sender.name, 300), email=sender.email, phone=sender.phone)
+        session.add(contact)
+        await session.flush()
+    elif sender.name and not contact.name:
+        contact.name = clean_text(sender.name, 300)
+    session.add(
+        ContactIdentity(
+            contact_id=contact.id,
+            channel=channel,
+            inbox=inbox,
+            external_id=sender.external_id,
+            display=clean_text(sender.display or sender.name, 300),
+            verified=sender.verified,
+        )
+    )
+    await session.flush()
+    return contact
 
 
 async def load_conversation(session: AsyncSession, conversation_id: int) -> Conversation | None:
@@ -129,6 +197,10 @@ class Inbox:
         return result
 
     async def _store(self, session: AsyncSession, inbound: InboundMessage) -> IngestResult:
+        if inbound.edit_of is not None:
+            edited = await self._store_edit(session, inbound)
+            if edited is not None:
+                return edited
         key = channel_key(inbound.channel, inbound.inbox)
         existing = await session.scalar(
             select(Message).where(Message.channel_key == key, Message.external_id == inbound.external_id)
@@ -139,6 +211,8 @@ class Inbox:
             return IngestResult(existing.id, conversation.id, conversation.contact_id, False, False)
 
         contact = await self._resolve_contact(session, inbound)
+        if await self._sender_blocked(session, inbound):
+            return await self._store_blocked(session, inbound, contact)
         conversation, conversation_created = await self._thread(session, inbound, contact)
         now = utcnow()
         message = Message(
@@ -156,21 +230,7 @@ class Inbox:
         )
         session.add(message)
         await session.flush()
-        attachments = []
-        for att in inbound.attachments:
-            attachments.append(
-                Attachment(
-                    message_id=message.id,
-                    conversation_id=conversation.id,
-                    filename=att.filename,
-                    content_type=att.content_type,
-                    size=att.size,
-                    sha256=att.sha256,
-                    storage_path=att.storage_path,
-                    stored=att.stored,
-                    token=new_token(),
-                )
-            )
+        attachments = attachment_rows(message, inbound.attachments)
         session.add_all(attachments)
         conversation.last_message_at = now
         conversation.last_inbound_message_id = message.id
@@ -196,44 +256,14 @@ class Inbox:
         return None if key is None else await session.get(model, key)
 
     async def _resolve_contact(self, session: AsyncSession, inbound: InboundMessage) -> Contact:
-        sender = inbound.sender
-        identity = await session.scalar(
-            select(ContactIdentity).where(
-                ContactIdentity.channel == inbound.channel,
-                ContactIdentity.inbox == inbound.inbox,
-                ContactIdentity.external_id == sender.external_id,
-            )
-        )
-        if identity is not None:
-            # Lock the contact: concurrent messages of one person thread into one conversation.
-            contact = await session.scalar(select(Contact).where(Contact.id == identity.contact_id).with_for_update())
-            assert contact is not None
-            if sender.name and not contact.name:
-                contact.name = clean_text(sender.name, 300)
-            return contact
-        contact = Contact(
-            name=clean_text(sender.name, 300),
-            email=sender.email,
-            phone=sender.phone,
-        )
-        session.add(contact)
-        await session.flush()
-        session.add(
-            ContactIdentity(
-                contact_id=contact.id,
-                channel=inbound.channel,
-                inbox=inbound.inbox,
-                external_id=sender.external_id,
-                display=clean_text(sender.display or sender.name, 300),
-                verified=sender.verified,
-            )
-        )
-        await session.flush()
-        return contact
+        return await resolve_contact(session, inbound.channel, inbound.inbox, inbound.sender)
 
     async def _thread(
         self, session: AsyncSession, inbound: InboundMessage, contact: Contact
     ) -> tuple[Conversation, bool]:
+        hinted = await self._hinted(session, inbound, contact)
+        if hinted is not None:
+            return hinted, False
         query = (
             select(Conversation)
             .where(
@@ -268,17 +298,156 @@ class Inbox:
         await session.flush()
         return conversation, True
 
+    async def _hinted(self, session: AsyncSession, inbound: InboundMessage, contact: Contact) -> Conversation | None:
+        """The open conversation a thread hint points at, only if it is this contact's on this inbox."""
+        scope = (
+            Conversation.contact_id == contact.id,
+            Conversation.channel == inbound.channel,
+            Conversation.inbox == inbound.inbox,
+            Conversation.status != Status.RESOLVED,
+        )
+        if inbound.conversation_hint is not None:
+            conversation = await session.scalar(
+                select(Conversation).where(Conversation.id == inbound.conversation_hint, *scope)
+            )
+            if conversation is not None:
+                return conversation
+        if inbound.references:
+            return await session.scalar(
+                select(Conversation)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(
+                    Message.channel_key == channel_key(inbound.channel, inbound.inbox),
+                    Message.external_id.in_(inbound.references),
+                    *scope,
+                )
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+        return None
+
     async def _announce(self, result: IngestResult, announcement: Announcement) -> None:
+        if result.edited:
+            await self._events.send("message.updated", announcement.message, announcement.audience)
+            return
         kind = "conversation.created" if result.conversation_created else "conversation.updated"
         await self._events.send(kind, announcement.conversation, announcement.audience)
         await self._events.send("message.created", announcement.message, announcement.audience)
-        job: dict[str, Any] = {
-            "message_id": result.message_id,
-            "conversation_id": result.conversation_id,
-            "conversation_created": result.conversation_created,
-        }
-        try:
-            await self._bus.enqueue(INBOUND_QUEUE, job)
-        except ConnectionError as err:
-            # The message is stored; processors that need it sweep the store as well (issue 6, 7, 8).
-            log.warning("message %s stored but not queued, bus unavailable: %s", result.message_id, err)
+        await self._events.change(
+            "inbound",
+            message_id=result.message_id,
+            conversation_id=result.conversation_id,
+            conversation_created=result.conversation_created,
+        )
+
+    async def _store_edit(self, session: AsyncSession, inbound: InboundMessage) -> IngestResult | None:
+        """An edit of a stored message: the version it replaces goes to `message_revisions`.
+
+        None when the original is unknown (never stored): the caller stores the edit as a message.
+        An edit delivered twice is kept once; an edit without text (a removed caption) keeps the text.
+        """
+        key = channel_key(inbound.channel, inbound.inbox)
+        message = await session.scalar(
+            select(Message).where(Message.channel_key == key, Message.external_id == inbound.edit_of).with_for_update()
+        )
+        if message is None:
+            return None
+        conversation = await session.get(Conversation, message.conversation_id)
+        assert conversation is not None
+        seen = await session.scalar(
+            select(MessageRevision.id).where(
+                MessageRevision.channel_key == key, MessageRevision.external_id == inbound.external_id
+            )
+        )
+        if seen is not None:
+            return IngestResult(message.id, conversation.id, conversation.contact_id, False, False, edited=True)
+        now = utcnow()
+        session.add(
+            MessageRevision(
+                message_id=message.id,
+                channel_key=key,
+                external_id=inbound.external_id,
+                text=message.text,
+                html=message.html,
+                created_at=message.edited_at or message.created_at,
+                replaced_at=now,
+            )
+        )
+        text = clean_text(inbound.text)
+        if text or inbound.html:
+            message.text = text
+            message.html = sanitize_html(inbound.html)
+        message.edited_at = now
+        # Media replaced in the edit: the new file joins the message (the earlier one stays too).
+        if inbound.attachments:
+            known = set(await session.scalars(select(Attachment.sha256).where(Attachment.message_id == message.id)))
+            session.add_all(
+                attachment_rows(message, [a for a in inbound.attachments if not a.sha256 or a.sha256 not in known])
+            )
+        await session.flush()
+        conversation = await load_conversation(session, conversation.id)
+        assert conversation is not None
+        loaded = await load_message(session, message.id)
+        assert loaded is not None
+        announcement = Announcement(
+            conversation=conversation_dict(conversation),
+            message=message_dict(loaded),
+            audience=Audience.of(conversation),
+        )
+        return IngestResult(
+            message.id, conversation.id, conversation.contact_id, True, False, announcement, edited=True
+        )
+
+    @staticmethod
+    async def _sender_blocked(session: AsyncSession, inbound: InboundMessage) -> bool:
+        state = await session.scalar(
+            select(ContactIdentity.state).where(
+                ContactIdentity.channel == inbound.channel,
+                ContactIdentity.inbox == inbound.inbox,
+                ContactIdentity.external_id == inbound.sender.external_id,
+            )
+        )
+        return state == "blocked"
+
+    async def _store_blocked(self, session: AsyncSession, inbound: InboundMessage, contact: Contact) -> IngestResult:
+        """A blocked sender's message is kept, silently: it opens, reopens and announces nothing."""
+        conversation = await session.scalar(
+            select(Conversation)
+            .where(
+                Conversation.contact_id == contact.id,
+                Conversation.channel == inbound.channel,
+                Conversation.inbox == inbound.inbox,
+            )
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+        if conversation is None:
+            conversation = Conversation(
+                contact_id=contact.id,
+                channel=inbound.channel,
+                inbox=inbound.inbox,
+                external_thread_id=inbound.thread_id,
+                status=Status.RESOLVED,
+                subject=clean_text(inbound.subject, 500),
+                source=inbound.source,
+            )
+            session.add(conversation)
+            await session.flush()
+        message = Message(
+            conversation_id=conversation.id,
+            channel_key=channel_key(inbound.channel, inbound.inbox),
+            direction=Direction.IN,
+            author_kind=AuthorKind.CONTACT,
+            author_name=contact.name,
+            text=clean_text(inbound.text),
+            html=sanitize_html(inbound.html),
+            external_id=inbound.external_id,
+            delivery_status=DeliveryStatus.RECEIVED,
+            extra={**inbound.extra, "blocked_sender": True},
+            created_at=utcnow(),
+        )
+        session.add(message)
+        await session.flush()
+        session.add_all(attachment_rows(message, inbound.attachments))
+        await session.flush()
+        return IngestResult(message.id, conversation.id, contact.id, True, False)

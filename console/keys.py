@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lines.console.bus import EventBus
+from lines.console.channel_state import ChannelStateStore
 from lines.console.db import SessionMaker
 from lines.console.events import Events
 from lines.console.history import CustomerHistory
@@ -34,4 +35,5 @@ files_key = web.AppKey("files", FileStore)
 metrics_key = web.AppKey("metrics", Metrics)
 outbox_key = web.AppKey("outbox", OutboxWorker)
 snooze_key = web.AppKey("snooze", SnoozeWaker)
+channel_state_key = web.AppKey("channel_state", ChannelStateStore)
 channels_key = web.AppKey("channels", dict[tuple[str, str], "BaseChannel"])

@@ -163,6 +163,8 @@ class Operator(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When routing last gave this operator a conversation (round robin and longest idle order by it).
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     teams: Mapped[list[Team]] = relationship(secondary=operator_teams, lazy="raise", order_by=Team.name)
 
@@ -213,9 +215,26 @@ class ContactIdentity(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     display: Mapped[str] = mapped_column(String(300), default="")
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether we may write to this identity: `active`, or `opted_out` (SMS STOP), `unreachable`
+    # (a Telegram user blocked the bot), `blocked` (an operator blocked the user). The outbox refuses
+    # to send to anything but `active` and tells the operator why.
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     contact: Mapped[Contact] = relationship(back_populates="identities", lazy="raise")
+
+
+class ChannelState(Base):
+    """An adapter's cursor kept in the store (IMAP UIDVALIDITY and last UID, a polling offset)."""
+
+    __tablename__ = "channel_state"
+
+    channel_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Conversation(Base):
@@ -245,6 +264,15 @@ class Conversation(Base):
     last_inbound_message_id: Mapped[int | None] = mapped_column(BigId)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # `answering` while the bot holds the conversation (routing waits), `handed_off` once it gave it
+    # to routing, null when the bot never took part.
+    bot_state: Mapped[str | None] = mapped_column(String(16))
+    # The nearest SLA deadline and the state of the conversation's SLA (`ok`, `warning`, `breached`,
+    # `paused`, `met`), kept by the SLA part; routing orders its queue by `sla_due_at`.
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    sla_state: Mapped[str | None] = mapped_column(String(16))
+    # When the current assignee got the conversation (routing's reply-by clock starts here).
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     contact: Mapped[Contact] = relationship(lazy="raise")
     assignee: Mapped[Operator | None] = relationship(lazy="raise")
@@ -274,6 +302,8 @@ class Message(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the customer edited the message; earlier versions are in `message_revisions`.
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     attachments: Mapped[list[Attachment]] = relationship(lazy="raise", order_by="Attachment.id")
 
@@ -323,3 +353,23 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class MessageRevision(Base):
+    """An earlier version of an edited message: the original and each version an edit replaced.
+
+    `external_id` is the provider's id of the edit that replaced this version; with `channel_key` it
+    makes an edit delivered twice count once.
+    """
+
+    __tablename__ = "message_revisions"
+    __table_args__ = (UniqueConstraint("channel_key", "external_id", name="uq_message_revision_external"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    channel_key: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

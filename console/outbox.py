@@ -21,19 +21,21 @@ from sqlalchemy.orm import selectinload
 
 from lines.channels.base import (
     BaseChannel,
+    ChannelFeature,
     ContactInfo,
     DeliveryError,
     DeliveryReceipt,
     OutboundAttachment,
     OutboundMessage,
+    PermanentDeliveryError,
 )
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
+from lines.console.identities import conversation_identity
 from lines.console.inbox import load_conversation, load_message
 from lines.console.metrics import Metrics
 from lines.console.models import (
     AuthorKind,
-    ContactIdentity,
     Conversation,
     DeliveryStatus,
     Direction,
@@ -43,6 +45,7 @@ from lines.console.models import (
     Status,
     utcnow,
 )
+from lines.console.periodic import stop_task
 from lines.console.serialize import conversation_dict, message_dict
 from lines.console.settings import OutboxSettings
 
@@ -93,9 +96,7 @@ class OutboxWorker:
         try:
             await asyncio.wait_for(asyncio.shield(self._task), grace)
         except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
         self._task = None
 
     async def _run(self) -> None:
@@ -164,7 +165,13 @@ class OutboxWorker:
         async with self._sessions() as session:
             item = await session.get(OutboxItem, item_id)
             assert item is not None
-            outbound = await self._build(session, item)
+            try:
+                outbound: OutboundMessage | DeliveryError = await self._build(session, item)
+            except DeliveryError as err:
+                outbound = err
+        if isinstance(outbound, DeliveryError):
+            await self._failed(item, outbound)
+            return
         channel = self._channels.get((item.channel, item.inbox))
         try:
             if channel is None:
@@ -185,16 +192,12 @@ class OutboxWorker:
         assert message is not None
         conversation = await session.get(Conversation, message.conversation_id)
         assert conversation is not None
-        identity = await session.scalar(
-            select(ContactIdentity)
-            .where(
-                ContactIdentity.contact_id == conversation.contact_id,
-                ContactIdentity.channel == conversation.channel,
-                ContactIdentity.inbox == conversation.inbox,
+        identity = await conversation_identity(session, conversation)
+        if identity is not None and identity.state != "active":
+            raise PermanentDeliveryError(
+                f"the contact is {identity.state.replace('_', ' ')} on {conversation.channel}"
+                + (f": {identity.state_reason}" if identity.state_reason else "")
             )
-            .order_by(ContactIdentity.verified.desc(), ContactIdentity.id.desc())
-            .limit(1)
-        )
         recipient = ContactInfo(
             external_id=identity.external_id if identity else "",
             display=identity.display if identity else "",
@@ -218,8 +221,34 @@ class OutboxWorker:
                 if a.stored and a.storage_path
             ),
             created_at=message.created_at,
-            extra=message.extra,
+            extra=await self._thread_extra(session, item, message, conversation),
         )
+
+    async def _thread_extra(
+        self, session: AsyncSession, item: OutboxItem, message: Message, conversation: Conversation
+    ) -> dict:
+        """For threaded channels (email): the conversation's earlier external ids, oldest first, and
+        the reply address of the customer's latest message, under `extra["thread"]`."""
+        channel = self._channels.get((item.channel, item.inbox))
+        if channel is None or not channel.features & ChannelFeature.THREADS:
+            return message.extra
+        rows = (
+            await session.execute(
+                select(Message.external_id, Message.direction, Message.extra)
+                .where(
+                    Message.conversation_id == conversation.id,
+                    Message.id != message.id,
+                    Message.external_id.is_not(None),
+                )
+                .order_by(Message.id)
+            )
+        ).all()
+        reply_to = None
+        for _, direction, extra in rows:
+            if direction == Direction.IN and extra and extra.get("reply_to"):
+                reply_to = extra["reply_to"]
+        thread = {"references": [row[0] for row in rows], "reply_to": reply_to}
+        return {**(message.extra or {}), "thread": thread}
 
     async def _sent(self, item: OutboxItem, receipt: DeliveryReceipt) -> None:
         now = utcnow()
@@ -281,6 +310,41 @@ class OutboxWorker:
         )
         self._metrics.outbound.labels(item.channel, "failed" if final else "retry").inc()
         await self._announce(item.message_id)
+
+    async def record_receipt(
+        self, channel: str, inbox: str, external_id: str, status: DeliveryStatus, error: str | None = None
+    ) -> int | None:
+        """A provider's later word on a sent message (delivery report, bounce): update it live.
+
+        Returns the message id, or None when no outbound message has that provider id. A failure
+        gets the same system note as a failed send; a status never moves back (delivered stays
+        delivered when a late `sent` report arrives).
+        """
+        rank = {DeliveryStatus.QUEUED: 0, DeliveryStatus.SENT: 1, DeliveryStatus.DELIVERED: 2, DeliveryStatus.READ: 3}
+        async with self._sessions() as session, session.begin():
+            message = await session.scalar(
+                select(Message)
+                .where(
+                    Message.channel_key == f"{channel}:{inbox}",
+                    Message.external_id == external_id,
+                    Message.direction == Direction.OUT,
+                )
+                .with_for_update()
+            )
+            if message is None:
+                return None
+            current = DeliveryStatus(message.delivery_status)
+            if current == status or current == DeliveryStatus.FAILED:
+                return message.id
+            if status != DeliveryStatus.FAILED and rank.get(status, 0) < rank.get(current, 0):
+                return message.id
+            message.delivery_status = status
+            if status == DeliveryStatus.FAILED:
+                message.delivery_error = (error or "the provider reported a failure")[:2000]
+                await self._note_failure(session, message.id, message.delivery_error)
+            message_id = message.id
+        await self._announce(message_id)
+        return message_id
 
     async def _note_failure(self, session: AsyncSession, message_id: int, reason: str) -> None:
         """Tell the operators in the conversation itself, and reopen it: a silent drop is a lost answer."""

@@ -72,6 +72,7 @@ def message_dict(message: Message) -> dict[str, Any]:
         "delivery_error": message.delivery_error,
         "attachments": [attachment_dict(a) for a in message.attachments],
         "created_at": iso(message.created_at),
+        "edited_at": iso(message.edited_at),
     }
 
 
@@ -110,7 +111,7 @@ def conversation_dict(conversation: Conversation, unread: bool = False) -> dict[
         "first_response_at": iso(conversation.first_response_at),
         "resolved_at": iso(conversation.resolved_at),
         "unread": unread,
-        "sla": None,
+        "sla": sla_brief(conversation),
     }
 
 
@@ -139,3 +140,10 @@ def conversation_brief(conversation: Conversation) -> dict[str, Any]:
         "last_message_at": iso(conversation.last_message_at),
         "resolved_at": iso(conversation.resolved_at),
     }
+
+
+def sla_brief(conversation: Conversation) -> dict[str, Any] | None:
+    """The SLA part's state and nearest deadline; null while no policy applies."""
+    if conversation.sla_state is None:
+        return None
+    return {"state": conversation.sla_state, "due_at": iso(conversation.sla_due_at)}

@@ -114,8 +114,87 @@ class WebchatSite(_Section):
         return [v.rstrip("/") for v in values]
 
 
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+"""A channel block's name: it appears in URLs (`/channels/telegram/{name}/webhook`) and channel keys."""
+
+
+def _unique_names(kind: str, names: list[str]) -> None:
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"{kind} names must be unique; repeated: {', '.join(dupes)}")
+
+
+class EmailMailbox(_Section):
+    """One support mailbox: IMAP in, SMTP out (issue 3)."""
+
+    name: Name
+    address: str
+    imap_host: str
+    imap_port: Annotated[int, Field(ge=1, le=65535)] = 993
+    imap_user: str = ""
+    imap_password: SecretStr = SecretStr("")
+    imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_folder: str = "INBOX"
+    after_fetch: Annotated[str, Field(pattern=r"^(seen|move:.+)$")] = "seen"
+    smtp_host: str = ""
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 465
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    signature: str = ""
+    auto_ack: str = "off"
+    team: str | None = None
+    from_name: str = "Support"
+    default_subject: str = "Your request"
+    idle: bool = True
+    idle_seconds: Annotated[float, Field(gt=0, le=1740)] = 300
+    poll_seconds: Annotated[float, Field(gt=0)] = 60
+    reconnect_min_seconds: Annotated[float, Field(gt=0)] = 1
+    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60
+    imap_timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30
+
+
+class TelegramBot(_Section):
+    """One Telegram bot (issue 4)."""
+
+    name: Name
+    token: SecretStr
+    mode: Literal["webhook", "polling"] = "polling"
+    webhook_url: str = ""
+    secret_token: SecretStr = SecretStr("")
+    api_base_url: str = "https://api.telegram.org/bot"
+    team: str | None = None
+    poll_timeout: Annotated[int, Field(ge=0, le=50)] = 25
+    inbound_per_minute: Annotated[int, Field(ge=1)] = 30
+
+
+class SmsGateway(_Section):
+    """One SMS number behind a gateway provider (issue 5)."""
+
+    name: Name
+    provider: Literal["kannel", "twilio"]
+    number: str
+    default_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "RU"
+    team: str | None = None
+    sendsms_url: str = ""
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    inbound_secret: SecretStr = SecretStr("")
+    api_base_url: str = ""
+    account_sid: str = ""
+    auth_token: SecretStr = SecretStr("")
+    max_segments: Annotated[int, Field(ge=1, le=20)] = 6
+    opt_out_keywords: list[str] = ["STOP", "СТОП", "ОТПИСКА", "UNSUBSCRIBE"]
+    opt_in_keywords: list[str] = ["START", "СТАРТ"]
+    request_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15.0
+
+
 class ChannelsSettings(_Section):
     webchat: list[WebchatSite] = []
+    email: list[EmailMailbox] = []
+    telegram: list[TelegramBot] = []
+    sms: list[SmsGateway] = []
 
     @field_validator("webchat")
     @classmethod
@@ -126,6 +205,52 @@ class ChannelsSettings(_Section):
             raise ValueError(f"site_key must be unique; repeated: {', '.join(dupes)}")
         return sites
 
+    @field_validator("email", "telegram", "sms")
+    @classmethod
+    def _unique_blocks(cls, blocks: list[Any]) -> list[Any]:
+        _unique_names("channel", [b.name for b in blocks])
+        return blocks
+
+
+class RoutingSettings(_Section):
+    """Routing engine (issue 6); the rules themselves live in the store, seeded from `rules_file`."""
+
+    rules_file: str = ""
+    sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    queue_batch: Annotated[int, Field(ge=1, le=100_000)] = 200
+    arrival_grace_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+
+
+class SlaSettings(_Section):
+    """SLA (issue 7); the policies live in the store, seeded from `policies_file`."""
+
+    policies_file: str = ""
+    timer_tick_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+
+class BotSettings(_Section):
+    """Suggestion bot and knowledge base (issue 8)."""
+
+    kb_dir: str = ""
+    enabled: bool = True
+    auto_answer: bool = True
+    name: str = "Lines bot"
+    threshold: Annotated[float, Field(ge=0, le=1)] = 0.4
+    margin: Annotated[float, Field(ge=0, le=1)] = 0.12
+    disabled_channels: list[str] = []
+    disabled_lead_types: list[str] = []
+
+
+class CustomersSettings(_Section):
+    """Customer 360, surveys, follow-ups and reports (issue 9)."""
+
+    survey: Literal["off", "csat", "nps"] = "off"
+    survey_answer_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
+    auto_ack: dict[Literal["webchat", "telegram", "sms"], Annotated[str, Field(max_length=2000)]] = {}
+    follow_up_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    rollup_sweep_seconds: Annotated[float, Field(gt=0, le=86400)] = 300
+
 
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
@@ -135,6 +260,10 @@ class Settings(_Section):
     outbox: OutboxSettings = OutboxSettings()
     console: ConsoleSettings = ConsoleSettings()
     channels: ChannelsSettings = ChannelsSettings()
+    routing: RoutingSettings = RoutingSettings()
+    sla: SlaSettings = SlaSettings()
+    bot: BotSettings = BotSettings()
+    customers: CustomersSettings = CustomersSettings()
 
     @property
     def data_path(self) -> Path:
@@ -143,6 +272,14 @@ class Settings(_Section):
     @property
     def database_url(self) -> str:
         return self.storage.database_url or f"sqlite+aiosqlite:///{self.data_path / 'lines.db'}"
+
+    def channel_teams(self) -> dict[tuple[str, str], str]:
+        """The team each configured channel (kind, name) sends its new conversations to."""
+        channels = self.channels
+        teams = {("webchat", s.site_key): s.team for s in channels.webchat if s.team}
+        for kind, blocks in (("email", channels.email), ("telegram", channels.telegram), ("sms", channels.sms)):
+            teams.update({(kind, b.name): b.team for b in blocks if b.team})
+        return teams
 
     def webchat_site(self, site_key: str) -> WebchatSite | None:
         return next((s for s in self.channels.webchat if s.site_key == site_key), None)

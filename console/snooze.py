@@ -6,8 +6,6 @@ The reopen is one atomic UPDATE ... RETURNING, so with several processes each co
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import update
@@ -16,36 +14,22 @@ from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
 from lines.console.inbox import load_conversation
 from lines.console.models import Conversation, Status, utcnow
+from lines.console.periodic import Periodic
 from lines.console.serialize import conversation_dict
 
 log = logging.getLogger(__name__)
 
 
-class SnoozeWaker:
+class SnoozeWaker(Periodic):
+    name = "snooze-waker"
+
     def __init__(self, sessions: SessionMaker, events: Events, interval: float) -> None:
+        super().__init__(interval)
         self._sessions = sessions
         self._events = events
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="snooze-waker")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.wake_due()
-            except Exception:
-                log.exception("waking snoozed conversations failed")
-            await asyncio.sleep(self._interval)
+    async def tick(self) -> list[int]:
+        return await self.wake_due()
 
     async def wake_due(self) -> list[int]:
         """Reopen every conversation whose snooze has ended; returns their ids."""
@@ -68,4 +52,5 @@ class SnoozeWaker:
                 await self._events.send(
                     "conversation.updated", conversation_dict(conversation), Audience.of(conversation)
                 )
+            await self._events.change("status", conversation_id=conversation_id, status="open", previous="snoozed")
         return woken

@@ -327,6 +327,7 @@ def setup(app: web.Application) -> None:
     translations = Translations.load(app[settings_key].console.default_locale)
     app[translations_key] = translations
     app[templates_key] = make_environment(translations)
+    app[templates_key].globals["sms_max_segments"] = {g.name: g.max_segments for g in app[settings_key].channels.sms}
     app[static_key] = load_static()
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/login", login_page)

@@ -22,8 +22,9 @@ from sqlalchemy import text
 from lines.console.app import create_app
 from lines.console.db import create_engine, session_maker
 from lines.console.keys import sessions_key
-from lines.console.models import Base, Operator, Role, Team
+from lines.console.models import Operator, Role, Team
 from lines.console.passwords import hash_password
+from lines.console.schema import metadata
 from lines.console.settings import Settings, parse_settings
 
 PASSWORD = "demo"
@@ -67,7 +68,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         await admin.dispose()
     engine = create_engine(db.url, db.schema)
     async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+        await conn.run_sync(metadata.create_all)
     await engine.dispose()
     yield db
     if db.schema:
@@ -75,6 +76,9 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{db.schema}" CASCADE'))
         await admin.dispose()
+
+
+ALWAYS_OPEN_SLA = Path(__file__).with_name("always_open_sla.json")
 
 
 def make_settings(tmp_path: Path, database: Database, redis_url: str = "", **overrides: Any) -> Settings:
@@ -87,6 +91,8 @@ def make_settings(tmp_path: Path, database: Database, redis_url: str = "", **ove
         },
         "bus": {"redis_url": redis_url, "key_prefix": f"t{uuid.uuid4().hex[:10]}"},
         "outbox": {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "poll_seconds": 0.05},
+        # Open round the clock, so what the bot and SLA do never depends on when the suite runs.
+        "sla": {"policies_file": str(ALWAYS_OPEN_SLA)},
         "channels": {
             "webchat": [
                 {"site_key": "demo", "origins": ["*"], "team": "support", "identity_secret": "site-secret"},

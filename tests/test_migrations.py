@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lines.console.db import create_engine
 from lines.console.migrate import alembic_config, upgrade
-from lines.console.models import Base
+from lines.console.schema import metadata
 from tests.conftest import need
 
 
@@ -46,7 +46,7 @@ async def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 def differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, Base.metadata))
+    return list(compare_metadata(context, metadata))
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -91,4 +91,4 @@ async def test_every_model_table_is_created(empty_engine: AsyncEngine) -> None:
         return set(inspect(connection).get_table_names())
 
     async with empty_engine.connect() as conn:
-        assert set(Base.metadata.tables) | {"alembic_version"} == await conn.run_sync(tables)
+        assert set(metadata.tables) | {"alembic_version"} == await conn.run_sync(tables)

@@ -139,3 +139,23 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 def test_empty_database_url_means_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     settings = parse_settings({}, {"LINES_DATA_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'lines.db'}"
+
+
+def test_every_channel_kind_names_the_team_of_its_new_conversations() -> None:
+    settings = parse_settings(
+        {
+            "channels": {
+                "webchat": [{"site_key": "shop", "team": "sales"}, {"site_key": "blog"}],
+                "email": [{"name": "support", "address": "help@shop.example", "imap_host": "imap", "team": "support"}],
+                "telegram": [{"name": "bot", "token": "t", "team": "support"}],
+                "sms": [{"name": "main", "provider": "kannel", "number": "+79001234567", "team": "sales"}],
+            }
+        },
+        env={},
+    )
+    assert settings.channel_teams() == {
+        ("webchat", "shop"): "sales",
+        ("email", "support"): "support",
+        ("telegram", "bot"): "support",
+        ("sms", "main"): "sales",
+    }

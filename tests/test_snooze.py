@@ -6,10 +6,9 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from lines.console.events import EVENTS_TOPIC
-from lines.console.keys import bus_key, sessions_key, snooze_key
+from lines.console.keys import sessions_key, snooze_key
 from lines.console.models import Conversation, Status, utcnow
-from tests.api.helpers import Client, eventually, open_conversation
+from tests.api.helpers import Client, open_conversation
 from tests.conftest import Staff
 
 
@@ -42,24 +41,29 @@ async def test_a_conversation_still_snoozed_stays_snoozed(client: Client, staff:
     assert await status_of(client, conversation_id) == Status.SNOOZED
 
 
+class RecordingEvents:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.changes: list[tuple[str, dict[str, Any]]] = []
+
+    async def send(self, type_: str, data: dict[str, Any], audience: Any) -> None:
+        self.sent.append((type_, data))
+
+    async def change(self, kind: str, **data: Any) -> None:
+        self.changes.append((kind, data))
+
+
 async def test_waking_is_announced_once_even_if_two_wakers_race(client: Client, staff: Staff) -> None:
     conversation_id = await open_conversation(client, staff.support)
     await snooze(client, conversation_id, -1)
-    updates: list[dict[str, Any]] = []
-
-    async def collect(event: dict[str, Any]) -> None:
-        if event["type"] == "conversation.updated" and event["data"]["id"] == conversation_id:
-            updates.append(event)
-
-    client.app[bus_key].subscribe(EVENTS_TOPIC, collect)
     waker = client.app[snooze_key]
+    announced = RecordingEvents()
+    waker._events = announced  # what the waker itself announces, not what the bot or SLA add after
     woken = await asyncio.gather(waker.wake_due(), waker.wake_due())
     assert sorted(len(w) for w in woken) == [0, 1]
-
-    async def announced() -> bool:
-        return bool(updates)
-
-    await eventually(announced)
-    await asyncio.sleep(0.1)  # a second announcement would have arrived by now
-    assert len(updates) == 1
-    assert updates[0]["data"]["status"] == "open"
+    assert [(kind, data["id"], data["status"]) for kind, data in announced.sent] == [
+        ("conversation.updated", conversation_id, "open")
+    ]
+    assert announced.changes == [
+        ("status", {"conversation_id": conversation_id, "status": "open", "previous": "snoozed"})
+    ]

@@ -23,7 +23,7 @@ from lines.channels.webchat.hub import WEBCHAT_TOPIC, Hub, outbound_payload
 
 def reply_frame(message: OutboundMessage) -> dict[str, Any]:
     """The `message` frame a visitor receives; no operator ids or logins, only the display name."""
-    return {
+    frame = {
         "type": "message",
         "id": message.message_id,
         "author": "bot" if message.author_kind == "bot" else "operator",
@@ -31,11 +31,27 @@ def reply_frame(message: OutboundMessage) -> dict[str, Any]:
         "text": message.text,
         "at": message.created_at.isoformat(),
     }
+    buttons = public_buttons(message.extra)
+    if buttons:
+        frame["buttons"] = buttons
+    return frame
+
+
+def public_buttons(extra: dict[str, Any] | None) -> list[dict[str, str]]:
+    """`Message.extra["buttons"]` as the widget gets them: `[{"id", "label"}]`, nothing else."""
+    raw = (extra or {}).get("buttons")
+    if not isinstance(raw, list):
+        return []
+    return [
+        {"id": str(b["id"]), "label": str(b["label"])}
+        for b in raw
+        if isinstance(b, dict) and isinstance(b.get("id"), str) and isinstance(b.get("label"), str)
+    ]
 
 
 class WebchatChannel(BaseChannel):
     kind: ClassVar[str] = "webchat"
-    features: ClassVar[ChannelFeature] = ChannelFeature.TYPING
+    features: ClassVar[ChannelFeature] = ChannelFeature.TYPING | ChannelFeature.BUTTONS
     max_text_length: ClassVar[int | None] = 20_000
 
     def __init__(self, site_key: str, context: ChannelContext, hub: Hub) -> None:

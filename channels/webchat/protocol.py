@@ -1,7 +1,8 @@
 """The widget's JSON frames: parsed and type-checked at the edge into dataclasses (pure functions).
 
 Client frames (PRODUCT.md "Web chat protocol"):
-`hello` {visitor, last_seen, identity?, page}, `message` {client_id, text}, `typing`.
+`hello` {visitor, last_seen, identity?, page}, `message` {client_id, text}, `typing`,
+`button` {message_id, button} (a press on a button of a bot message).
 Anything malformed raises `FrameError` with the code the server answers in an `error` frame; the
 socket stays open. Type checks matter here: a dict where a string belongs must never reach a
 query (RELIABILITY.md item 53, Rocket.Chat's `rid: {"$regex": ...}`).
@@ -90,7 +91,15 @@ class Typing:
     pass
 
 
-Frame: TypeAlias = Hello | ChatMessage | Typing
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """`{"type": "button", "message_id": ID, "button": ID}`: the visitor pressed a button of a message."""
+
+    message_id: int
+    button: str
+
+
+Frame: TypeAlias = Hello | ChatMessage | Typing | ButtonPress
 
 
 def _bad(message: str) -> FrameError:
@@ -199,7 +208,21 @@ def _typing(raw: dict[str, Any]) -> Typing:
     return Typing()
 
 
-PARSERS = {"hello": _hello, "message": _message, "typing": _typing}
+MAX_BUTTON_ID = 64
+NO_SUCH_BUTTON = "no_such_button"
+
+
+def _button(raw: dict[str, Any]) -> ButtonPress:
+    message_id = raw.get("message_id")
+    if not isinstance(message_id, int) or isinstance(message_id, bool) or not 0 < message_id <= MAX_MESSAGE_ID:
+        raise _bad("message_id must be a message id")
+    button = raw.get("button")
+    if not isinstance(button, str) or not button or len(button) > MAX_BUTTON_ID:
+        raise _bad(f"button must be a button id of 1..{MAX_BUTTON_ID} characters")
+    return ButtonPress(message_id, button)
+
+
+PARSERS = {"hello": _hello, "message": _message, "typing": _typing, "button": _button}
 
 
 def parse_frame(data: str) -> Frame:

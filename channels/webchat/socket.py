@@ -249,12 +249,62 @@ class VisitorSession:
             log.warning("publishing visitor typing failed", exc_info=True)
         return True
 
+    async def on_button(self, press: p.Frame) -> bool:
+        """A press on a button of a message in this visitor's conversation, ingested as the visitor's
+        message with the button's label as text and `extra["button"] = {"id", "message_id"}`.
+        The same button of the same message is stored once however often it is pressed."""
+        assert isinstance(press, p.ButtonPress)
+        visitor = self.visitor
+        if visitor is None:
+            raise p.FrameError(p.HELLO_REQUIRED, "send hello first")
+        context = self.state.context
+        key = visitor_limit_key(self.site.site_key, visitor.external_id)
+        verdict = await context.limiter.hit(key, self.site.messages_per_minute, 60)
+        if not verdict.allowed:
+            await self.error(p.RATE_LIMITED, "too many messages; resend later", retry_after=verdict.retry_after)
+            return True
+        try:
+            conversation_id, shown = await context.history(
+                CHANNEL, self.site.site_key, visitor.external_id, press.message_id - 1
+            )
+        except Exception:
+            log.exception("web-chat history for %s/%s failed", self.site.site_key, visitor.visitor_id)
+            await self.error(p.UNAVAILABLE, "the press was not stored; press again later")
+            return True
+        message = next((m for m in shown[:1] if m["id"] == press.message_id), None)
+        label = next((b["label"] for b in (message or {}).get("buttons", ()) if b["id"] == press.button), None)
+        if conversation_id is None or label is None:
+            raise p.FrameError(p.NO_SUCH_BUTTON, "no such button on a message of this chat")
+        inbound = InboundMessage(
+            channel=CHANNEL,
+            inbox=self.site.site_key,
+            external_id=f"{visitor.visitor_id}:button:{press.message_id}:{press.button}",
+            sender=contact_info(visitor),
+            text=label,
+            source=self.page.as_source(),
+            extra={"button": {"id": press.button, "message_id": press.message_id}},
+        )
+        try:
+            result = await context.ingest(inbound)
+        except Exception:
+            log.exception("web-chat ingest for %s/%s failed", self.site.site_key, visitor.visitor_id)
+            await self.error(p.UNAVAILABLE, "the press was not stored; press again later")
+            return True
+        await self.sock.send(
+            {"type": "ack", "button": press.button, "message_id": press.message_id, "id": result.message_id}
+        )
+        if result.created:
+            client_id = f"button:{press.message_id}:{press.button}"
+            await self.echo_to_other_tabs(result.conversation_id, result.message_id, client_id, label)
+        return True
+
 
 Handler: TypeAlias = Callable[[VisitorSession, p.Frame], Awaitable[bool]]
 HANDLERS: dict[type, Handler] = {
     p.Hello: VisitorSession.on_hello,
     p.ChatMessage: VisitorSession.on_message,
     p.Typing: VisitorSession.on_typing,
+    p.ButtonPress: VisitorSession.on_button,
 }
 
 

@@ -42,6 +42,11 @@ class ListQuery(Query):
     before: Annotated[str | None, Field(pattern=CURSOR.pattern, description="`next_cursor` of the previous page")] = (
         None
     )
+    sort: Annotated[
+        Literal["recent", "sla"],
+        Field(description="`sla`: nearest SLA deadline first (one page, no cursor)"),
+    ] = "recent"
+    sla_state: Literal["ok", "warning", "breached", "paused", "met"] | None = None
 
 
 class ReplyIn(Body):
@@ -59,6 +64,8 @@ class AssignIn(Body):
     operator_id: Id | None = None
     team: Annotated[str, Field(pattern=TEAM.pattern)] | None = None
     expected_assignee_id: Id | None = None
+    force: bool = False
+    """Leads only: assign even if the operator is at capacity."""
 
     @model_validator(mode="after")
     def _something(self) -> AssignIn:
@@ -131,14 +138,23 @@ async def list_conversations(call: Call) -> dict[str, Any]:
     )
     if query.status != "any":
         stmt = stmt.where(Conversation.status == query.status)
+    if query.sla_state is not None:
+        stmt = stmt.where(Conversation.sla_state == query.sla_state)
+    if query.sort == "sla":
+        if query.before:
+            raise ApiError(422, "validation_error", "before: not available with sort=sla")
+        stmt = stmt.order_by(None).order_by(
+            Conversation.sla_due_at.is_(None), Conversation.sla_due_at.asc(), Conversation.id.asc()
+        )
     if query.before:
         stmt = stmt.where(_after_cursor(query.before))
     async with call.app[sessions_key]() as session:
         rows = (await session.execute(stmt)).all()
     page = rows[: query.limit]
+    more = len(rows) > query.limit and query.sort == "recent"
     return {
         "conversations": [conversation_dict(c, unread=bool(unread)) for c, unread in page],
-        "next_cursor": _cursor(page[-1][0]) if len(rows) > query.limit else None,
+        "next_cursor": _cursor(page[-1][0]) if more else None,
     }
 
 
@@ -231,6 +247,7 @@ async def assign(call: Call) -> dict[str, Any]:
             body.team,
             expect_assignee=expect,
             unassign="operator_id" in fields and body.operator_id is None,
+            force=body.force,
         )
 
 

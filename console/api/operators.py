@@ -161,6 +161,15 @@ def _check_patch(ctx: AuthContext, target: Operator, fields: set[str], body: Ope
             )
 
 
+def may_patch(ctx: AuthContext, target: Operator, fields: set[str]) -> bool:
+    """Whether the caller may change these `fields` of `target` (the rules of `PATCH`); needs teams loaded."""
+    try:
+        _check_patch(ctx, target, fields, OperatorPatch())
+    except ApiError:
+        return False
+    return True
+
+
 async def patch_operator(call: Call) -> dict[str, Any]:
     """Operators change their own name, password and locale. Leads manage operators of their
     teams (not roles). Admins change anything but their own role and active flag. A role change or

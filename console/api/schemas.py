@@ -113,6 +113,7 @@ class MessageOut(Out):
     delivery_error: str | None
     attachments: list[AttachmentOut]
     created_at: datetime | None
+    edited_at: datetime | None = None
 
 
 Status = Literal["open", "pending", "snoozed", "resolved"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from lines.console.api.schemas import OperatorList, OperatorOut, TeamList
 from tests.api.helpers import Client, auth_headers, bearer, error_of, login, open_conversation
 from tests.conftest import Staff
@@ -97,6 +99,28 @@ async def test_a_lead_sets_skills_and_capacity_of_an_operator(client: Client, st
     response = await patch(client, "lead", staff.anna, {"skills": {"returns": 5}, "capacity": {"chat": 3, "email": 0}})
     body = await response.json()
     assert (body["skills"], body["capacity"]) == ({"returns": 5}, {"chat": 3, "email": 0})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"skills": {"returns": 0}},
+        {"skills": {"returns": 6}},
+        {"skills": {"returns": "3"}},
+        {"skills": {"Bad skill": 1}},
+        {"capacity": {"chat": -1, "email": 10}},
+        {"capacity": {"chat": 1001, "email": 10}},
+        {"capacity": {"chat": "2", "email": 10}},
+        {"capacity": {"chat": 2, "email": 10, "sms": 1}},
+    ],
+)
+async def test_bad_skills_or_capacity_are_422_and_change_nothing(
+    client: Client, staff: Staff, body: dict[str, Any]
+) -> None:
+    assert await error_of(await patch(client, "lead", staff.anna, body)) == (422, "validation_error")
+    listed = await (await client.get("/api/v1/operators", headers=await auth_headers(client, "lead"))).json()
+    anna = next(o for o in listed["operators"] if o["id"] == staff.anna)
+    assert (anna["skills"], anna["capacity"]) == ({}, {"chat": 5, "email": 10})
 
 
 async def test_a_lead_cannot_change_an_admin(client: Client, staff: Staff) -> None:

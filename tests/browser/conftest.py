@@ -19,7 +19,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from lines.console.app import create_app
 from lines.console.db import create_engine
-from lines.console.models import Base
+from lines.console.schema import metadata
 from lines.console.settings import Settings
 from tests.conftest import PASSWORD, REQUIRE_SERVICES, Database, Staff, make_settings, seed_staff
 
@@ -73,7 +73,7 @@ async def start_server(directory: Path, password_hash: str) -> LiveServer:
     database = Database("sqlite", f"sqlite+aiosqlite:///{directory / 'lines.db'}")
     engine = create_engine(database.url)
     async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+        await conn.run_sync(metadata.create_all)
     await engine.dispose()
     live = LiveServer(make_settings(directory, database), free_port())
     app = await live.start()

@@ -41,6 +41,34 @@
     return found ? found.firstElementChild.cloneNode(true) : document.createTextNode("");
   }
 
+  // ---- edited messages: earlier versions, fetched when the operator opens the list ----------
+  function editedMarker(m) {
+    var details = el("details", {
+      class: "msg-edited",
+      "data-testid": "message-edited",
+      "data-revisions": "/api/v1/conversations/" + encodeURIComponent(m.conversation_id) + "/messages/" + encodeURIComponent(m.id) + "/revisions"
+    });
+    details.appendChild(el("summary", {}, t("edited")));
+    details.appendChild(el("ol", { class: "msg-revisions", "data-testid": "message-revisions" }));
+    return details;
+  }
+
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details || !details.classList || !details.classList.contains("msg-edited") || !details.open) return;
+    if (details.getAttribute("data-loaded")) return;
+    var list = details.querySelector(".msg-revisions");
+    api("GET", details.getAttribute("data-revisions")).then(function (body) {
+      details.setAttribute("data-loaded", "1");
+      list.textContent = "";
+      body.revisions.forEach(function (r) {
+        var item = el("li", {}, r.text || t("(no text)"));
+        if (r.created_at) item.setAttribute("title", r.created_at);
+        list.appendChild(item);
+      });
+    }).catch(function () { list.textContent = t("Something went wrong. Try again."); });
+  }, true);
+
   // ---- toasts -------------------------------------------------------------------------------
   var toastTimer = null;
   function toast(message, isError) {
@@ -555,6 +583,7 @@
     } else {
       bubble.appendChild(el("div", { class: "msg-text", "data-testid": "message-text" }, m.text));
     }
+    if (m.edited_at) bubble.appendChild(editedMarker(m));
     if (m.attachments && m.attachments.length) {
       var files = el("ul", { class: "msg-files" });
       m.attachments.forEach(function (a) {
@@ -592,6 +621,21 @@
     node.textContent = DELIVERY_LABELS[m.delivery_status] || m.delivery_status;
     if (m.delivery_error) node.setAttribute("title", m.delivery_error);
     else node.removeAttribute("title");
+  };
+
+  // The customer edited a message: show the new text and the "edited" marker (earlier versions on click).
+  ConversationPage.prototype.showEdit = function (li, m) {
+    var text = li.querySelector(".msg-text");
+    if (text && !m.html) text.textContent = m.text;
+    var marker = li.querySelector(".msg-edited");
+    if (marker) {
+      marker.removeAttribute("data-loaded");
+      marker.open = false;
+    } else {
+      var bubble = li.querySelector(".msg-bubble");
+      var files = bubble && bubble.querySelector(".msg-files");
+      if (bubble) bubble.insertBefore(editedMarker(m), files || bubble.querySelector(".msg-status"));
+    }
   };
 
   ConversationPage.prototype.add = function (m) {
@@ -795,6 +839,7 @@
       if (data.conversation_id !== undefined && data.conversation_id !== this.id) return;
       var node = this.list.querySelector('.msg[data-id="' + data.id + '"]');
       if (node) this.setDelivery(node, data);
+      if (node && data.edited_at) this.showEdit(node, data);
     } else if (type === "conversation.updated" || type === "conversation.assigned") {
       this.update(data);
     } else if (type === "conversation.removed") {

@@ -322,6 +322,10 @@
     ".send{background:#4f46e5}.send svg{stroke:#fff}",
     ".send:disabled{background:#c7c9f9;cursor:default}",
     ".hiddenfile{display:none}",
+    ".buttons{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}",
+    ".buttons button{border:1px solid #4f46e5;background:#fff;color:#4f46e5;border-radius:999px;padding:5px 12px;",
+    "font:inherit;font-size:13px;cursor:pointer}",
+    ".buttons button:hover{background:#eef0ff}.buttons button:disabled{opacity:.5;cursor:default}",
   ].join("");
 
   function build() {
@@ -474,7 +478,32 @@
     ui.list.scrollTop = ui.list.scrollHeight;
   }
 
-  function messageNode(m, status) {
+  // Buttons of a bot message (`{"id","label"}` strings only); a press is the `button` frame.
+  var pressed = {};
+
+  function validButtons(raw) {
+    if (!Array.isArray(raw)) return [];
+    return raw.filter(function (b) {
+      return b && typeof b.id === "string" && typeof b.label === "string";
+    });
+  }
+
+  function buttonsNode(m) {
+    var box = el("div", { class: "buttons", "data-testid": "buttons" });
+    m.buttons.forEach(function (b) {
+      var button = el("button", { type: "button", "data-testid": "button", "data-button": b.id }, b.label);
+      button.addEventListener("click", function () {
+        if (!sendFrame({ type: "button", message_id: m.id, button: b.id })) return;
+        pressed[m.id + ":" + b.id] = b.label;
+        var all = box.querySelectorAll("button");
+        for (var i = 0; i < all.length; i++) all[i].disabled = true;
+      });
+      box.appendChild(button);
+    });
+    return box;
+  }
+
+  function messageNode(m, status, last) {
     var author = m.author === "operator" || m.author === "bot" ? m.author : "contact";
     var node = el("div", {
       class: "msg",
@@ -496,6 +525,7 @@
     } else {
       node.appendChild(el("div", { class: "text", "data-testid": "message-text" }, m.text || ""));
     }
+    if (last && author !== "contact" && m.buttons && m.buttons.length) node.appendChild(buttonsNode(m));
     var meta = timeOf(m.at);
     if (status === "pending") meta = t.pending;
     if (status === "uploading") meta = t.uploading;
@@ -512,7 +542,10 @@
     var atBottom = ui.list.scrollHeight - ui.list.scrollTop - ui.list.clientHeight < 40;
     while (ui.list.lastChild && ui.list.lastChild !== ui.welcome) ui.list.removeChild(ui.list.lastChild);
     var i;
-    for (i = 0; i < th.messages.length; i++) ui.list.appendChild(messageNode(th.messages[i]));
+    for (i = 0; i < th.messages.length; i++) {
+      var last = i === th.messages.length - 1 && !th.queue.length;
+      ui.list.appendChild(messageNode(th.messages[i], null, last));
+    }
     for (i = 0; i < th.queue.length; i++) {
       var q = th.queue[i];
       ui.list.appendChild(messageNode({ author: "contact", text: q.text, at: q.at, client_id: q.client_id }, "pending"));
@@ -546,6 +579,7 @@
           text: typeof m.text === "string" ? m.text : "",
           at: typeof m.at === "string" ? m.at : new Date().toISOString(),
           attachments: Array.isArray(m.attachments) ? m.attachments : [],
+          buttons: validButtons(m.buttons),
         });
         if (m.author === "operator" || m.author === "bot") {
           fresh++;
@@ -752,6 +786,12 @@
       flush();
     },
     ack: function (f) {
+      if (typeof f.button === "string" && typeof f.id === "number") {
+        var label = pressed[f.message_id + ":" + f.button];
+        if (label) addMessages([{ id: f.id, author: "contact", text: label, at: new Date().toISOString() }]);
+        render();
+        return;
+      }
       if (typeof f.client_id !== "string") return;
       delete sentNow[f.client_id];
       update(function (data, th) {
