@@ -81,7 +81,7 @@ async def twilio(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Twilio
 
 
 @pytest.fixture
-async def kannel(tmp_path: Path, lines_port: int) -> AsyncIterator[Kannel]:
+async def kannel(tmp_path: Path, lines_port: int, request: pytest.FixtureRequest) -> AsyncIterator[Kannel]:
     need("LINES_TEST_KANNEL", "Kannel")
     if not available():
         pytest.fail(
@@ -93,6 +93,7 @@ async def kannel(tmp_path: Path, lines_port: int) -> AsyncIterator[Kannel]:
         yield rig
     finally:
         await rig.stop()
+        request.node.add_report_section("teardown", "kannel", rig.logs())  # shown when the test fails
 
 
 async def messages(client: Client, conversation_id: int | None = None) -> list[Message]:

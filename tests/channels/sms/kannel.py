@@ -108,6 +108,8 @@ sendsms-port = {p["sendsms"]}
 sendsms-interface = 127.0.0.1
 log-file = "{w}/smsbox.log"
 log-level = 1
+http-request-retry = 30
+http-queue-delay = 1
 
 group = sendsms-user
 username = lines
@@ -184,9 +186,9 @@ catch-all = true
                 proc.wait()
 
     def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name}\n" + p.read_text(errors="replace")[-3000:] for p in sorted(self.workdir.glob("*.out"))
-        )
+        """The tail of every process's output and Kannel's own logs, for a failed test's report."""
+        files = sorted([*self.workdir.glob("*.out"), *self.workdir.glob("*.log")])
+        return "\n".join(f"--- {p.name}\n" + p.read_text(errors="replace")[-3000:] for p in files)
 
 
 __all__ = ["Kannel", "Received", "available", "free_port"]

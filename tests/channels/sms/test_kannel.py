@@ -113,3 +113,21 @@ async def test_a_concatenated_sms_whose_parts_arrive_out_of_order_is_one_message
 
     await eventually(arrived, timeout=20)
     assert [m.text for m in await messages(client) if m.direction == "in"] == ["Hello world!"]
+
+
+async def test_an_sms_that_comes_while_lines_is_down_arrives_once_lines_is_back(
+    kannel: Kannel, make_sms_client: Factory
+) -> None:
+    kannel.send_from_phone("79161234567 1000 text Are you there?")
+
+    async def refused_at_least_once() -> bool:
+        return "Couldn't fetch" in (kannel.workdir / "smsbox.log").read_text(errors="replace")
+
+    await eventually(refused_at_least_once, timeout=20)
+    client = await make_sms_client(kannel.gateway())
+
+    async def arrived() -> bool:
+        return any(m.direction == "in" for m in await messages(client))
+
+    await eventually(arrived, timeout=20)
+    assert [m.text for m in await messages(client) if m.direction == "in"] == ["Are you there?"]
