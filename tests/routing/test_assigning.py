@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from lines.console.keys import sessions_key
-from lines.console.models import Direction, Message
+from lines.console.models import Conversation, Direction, Message
 from tests.api.helpers import Client, auth_headers, error_of, eventually, inbound
 from tests.conftest import Staff
 from tests.routing.helpers import assignee_of, decisions_of, presence, publish, set_capacity
@@ -116,17 +116,17 @@ async def test_a_returning_customer_goes_back_to_their_operator(client: Client, 
 
 
 async def test_a_conversation_the_bot_is_answering_is_not_routed(client: Client, staff: Staff) -> None:
-    from sqlalchemy import update
-
-    from lines.console.models import Conversation
-
     await publish(client)
-    conversation = await arrive(client)
+    held = await arrive(client, sender="held")
+    await eventually(lambda: _classified(client, held))
     async with client.app[sessions_key]() as session, session.begin():
-        await session.execute(update(Conversation).where(Conversation.id == conversation).values(bot_state="answering"))
+        await session.execute(update(Conversation).where(Conversation.id == held).values(bot_state="answering"))
+    free = await arrive(client, sender="free")
+    await eventually(lambda: _classified(client, free))
     await presence(client, "anna", "online")
-    await eventually(lambda: _decided(client, conversation, 0))
-    assert await assignee_of(client, conversation) is None
+    await assigned_to(client, free, staff.anna)
+    assert await assignee_of(client, held) is None
+    assert await decisions_of(client, held) == []
 
 
 async def test_manual_assignment_over_capacity_is_refused_unless_a_lead_forces_it(client: Client, staff: Staff) -> None:
@@ -163,3 +163,10 @@ async def _decided(client: Client, conversation_id: int, count: int) -> bool:
     bus = client.app[bus_key]
     queue = bus._queue(CHANGES_QUEUE)  # type: ignore[attr-defined]
     return queue.empty() and len(await decisions_of(client, conversation_id)) == count
+
+
+async def _classified(client: Client, conversation_id: int) -> bool:
+    """True once routing's arrival pass has given the conversation its lead type."""
+    async with client.app[sessions_key]() as session:
+        lead_type = await session.scalar(select(Conversation.lead_type).where(Conversation.id == conversation_id))
+    return lead_type is not None

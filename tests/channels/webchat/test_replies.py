@@ -14,9 +14,9 @@ from lines.channels.webchat.hub import WEBCHAT_TOPIC
 from lines.console.events import EVENTS_TOPIC, Audience
 from lines.console.keys import bus_key, channels_key, events_key, sessions_key
 from lines.console.models import DeliveryStatus, Message
+from tests.api.helpers import eventually
 from tests.channels.webchat.conftest import (
     Client,
-    eventually,
     hello,
     nothing_more,
     receive,
