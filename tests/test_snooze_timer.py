@@ -25,4 +25,4 @@ async def test_the_app_reopens_a_snoozed_conversation_when_its_time_comes(client
     async def reopened() -> bool:
         return await status_of(client, conversation_id) == "open"
 
-    await eventually(reopened, timeout=5)
+    await eventually(reopened)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from lines.bots.kb import load_dir
 from lines.bots.models import BotFeedback
 from lines.bots.store import import_articles
 from lines.console.keys import sessions_key
+from tests.api.helpers import eventually
 from tests.browser.conftest import LiveServer, new_context, sign_in
 from tests.browser.test_console import open_widget, visitor_says
 
@@ -68,8 +68,8 @@ async def test_the_operator_sees_ranked_suggestions_and_inserts_one_with_a_click
         async with server.app[sessions_key]() as session:
             return list((await session.scalars(select(BotFeedback.kind).order_by(BotFeedback.id))).all())
 
-    for _ in range(100):
-        if len(await kinds()) >= 2:
-            break
-        await asyncio.sleep(0.05)
+    async def both() -> bool:
+        return len(await kinds()) >= 2
+
+    await eventually(both)
     assert await kinds() == ["used", "edited"]

@@ -96,7 +96,7 @@ async def test_a_three_second_policy_warns_breaches_and_escalates(client: Client
     async def breached() -> bool:
         return ("first_response", "breached") in await fired(client, conversation_id)
 
-    await eventually(breached, timeout=10)
+    await eventually(breached)
     await asyncio.sleep(0.3)  # nothing more may fire
     assert await fired(client, conversation_id) == [("first_response", "warning"), ("first_response", "breached")]
     assert len(recorder.of_type("sla.warning")) == 1
@@ -140,7 +140,7 @@ async def test_a_deadline_passed_while_down_fires_once_after_restart(
     async def warned() -> bool:
         return ("first_response", "warning") in await fired(first, conversation_id)
 
-    await eventually(warned, timeout=10)
+    await eventually(warned)
     await first.close()
     await asyncio.sleep(2.0)  # the deadline passes while nothing runs
 
@@ -150,7 +150,7 @@ async def test_a_deadline_passed_while_down_fires_once_after_restart(
     async def breached() -> bool:
         return ("first_response", "breached") in await fired(second, conversation_id)
 
-    await eventually(breached, timeout=10)
+    await eventually(breached)
     await asyncio.sleep(0.3)
     assert await fired(second, conversation_id) == [("first_response", "warning"), ("first_response", "breached")]
     assert len(recorder.of_type("sla.warning")) == 0

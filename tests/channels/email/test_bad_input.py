@@ -138,7 +138,7 @@ async def test_42_our_acknowledgements_say_they_are_automatic(
     async def acked() -> bool:
         return len(sink.messages) == 1
 
-    await eventually(acked, timeout=10)
+    await eventually(acked)
     assert str(sink.messages[0][1]["Auto-Submitted"]) == "auto-replied"
 
 

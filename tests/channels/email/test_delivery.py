@@ -84,7 +84,7 @@ async def test_a_bounce_of_our_reply_marks_that_reply_failed(
         [ours] = await outbound(email_client)
         return ours.delivery_status == "failed"
 
-    await eventually(failed, timeout=10)
+    await eventually(failed)
     [ours] = await outbound(email_client)
     assert ours.delivery_error is not None and "550 5.1.1" in ours.delivery_error
     [_, bounce] = await inbound(email_client, 2)
@@ -110,7 +110,7 @@ async def test_a_bounce_for_an_unknown_address_makes_the_customer_unreachable(
             )
         return state == "unreachable"
 
-    await eventually(unreachable, timeout=10)
+    await eventually(unreachable)
 
 
 async def test_a_new_conversation_is_acknowledged_with_the_template(
@@ -153,7 +153,7 @@ async def test_a_permanent_smtp_refusal_marks_the_reply_failed(
         [ours] = await outbound(email_client)
         return ours.delivery_status == "failed"
 
-    await eventually(failed, timeout=10)
+    await eventually(failed)
     [ours] = await outbound(email_client)
     assert ours.delivery_error is not None and "550" in ours.delivery_error
 
@@ -175,4 +175,4 @@ async def test_a_temporary_smtp_refusal_is_retried_until_it_goes_out(
         [ours] = await outbound(email_client)
         return ours.delivery_status == "sent"
 
-    await eventually(delivered, timeout=10)
+    await eventually(delivered)

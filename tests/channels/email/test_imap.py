@@ -36,7 +36,7 @@ async def test_mail_sent_to_the_mailbox_appears_as_a_conversation(
     async def arrived() -> bool:
         return await count_inbound(email_client) == 1
 
-    await eventually(arrived, timeout=10)
+    await eventually(arrived)
     [message] = await messages(email_client)
     assert message.text == "Where is my order?"
     assert message.external_id == "a1@example.org"
@@ -59,7 +59,7 @@ async def test_text_is_correct_in_koi8_r_windows_1251_and_utf_8(
     async def arrived() -> bool:
         return await count_inbound(email_client) == 3
 
-    await eventually(arrived, timeout=10)
+    await eventually(arrived)
     assert [m.text for m in await messages(email_client)] == [text] * 3
 
 
@@ -71,7 +71,7 @@ async def test_each_message_is_marked_seen_after_it_is_stored(
     async def seen() -> bool:
         return any(b"\\Seen" in flags for flags in dovecot.flags(*mail_user).values())
 
-    await eventually(seen, timeout=10)
+    await eventually(seen)
     assert await count_inbound(email_client) == 1
 
 
@@ -85,7 +85,7 @@ async def test_after_fetch_move_puts_stored_mail_in_the_folder(
     async def moved() -> bool:
         return len(dovecot.flags(*mail_user, folder="Done")) == 1 and not dovecot.flags(*mail_user)
 
-    await eventually(moved, timeout=10)
+    await eventually(moved)
     assert await count_inbound(client) == 1
 
 
@@ -98,7 +98,7 @@ async def test_a_restarted_mailbox_fetches_only_new_mail(
     async def first() -> bool:
         return await count_inbound(email_client) == 1
 
-    await eventually(first, timeout=10)
+    await eventually(first)
     await channel.stop()
     dovecot.append(*mail_user, compose("a@example.org", "Hi", "second", message_id="r2@example.org"))
     await channel.start()
@@ -106,7 +106,7 @@ async def test_a_restarted_mailbox_fetches_only_new_mail(
     async def second() -> bool:
         return await count_inbound(email_client) == 2
 
-    await eventually(second, timeout=10)
+    await eventually(second)
     await asyncio.sleep(0.5)
     assert [m.text for m in await messages(email_client)] == ["first", "second"]
 
@@ -120,7 +120,7 @@ async def test_the_same_message_id_twice_is_stored_once(
     async def both() -> bool:
         return await count_inbound(email_client) == 2
 
-    await eventually(both, timeout=10)
+    await eventually(both)
     await asyncio.sleep(0.3)
     assert [m.text for m in await messages(email_client)] == ["dup", "after"]
 
@@ -134,7 +134,7 @@ async def test_the_adapter_reconnects_when_dovecot_restarts_during_idle(
     async def first() -> bool:
         return await count_inbound(email_client) == 1
 
-    await eventually(first, timeout=10)
+    await eventually(first)
     await asyncio.sleep(0.3)  # now waiting in IDLE
     await asyncio.to_thread(dovecot.restart)
     dovecot.append(*mail_user, compose("a@example.org", "Hi", "after restart", message_id="i2@example.org"))
@@ -142,6 +142,6 @@ async def test_the_adapter_reconnects_when_dovecot_restarts_during_idle(
     async def second() -> bool:
         return await count_inbound(email_client) == 2
 
-    await eventually(second, timeout=15)
+    await eventually(second)
     assert channel.connected.is_set()
     assert [m.text for m in await messages(email_client)][-1] == "after restart"

@@ -26,7 +26,7 @@ async def inbound(client: Client, count: int) -> list[Message]:
             )
         return len(found) >= count
 
-    await eventually(arrived, timeout=10)
+    await eventually(arrived)
     return found
 
 
@@ -34,7 +34,7 @@ async def sent(sink: Sink, count: int) -> list[tuple[list[str], EmailMessage]]:
     async def arrived() -> bool:
         return len(sink.messages) >= count
 
-    await eventually(arrived, timeout=10)
+    await eventually(arrived)
     return sink.messages
 
 
