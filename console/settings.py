@@ -134,6 +134,7 @@ class EmailMailbox(_Section):
     imap_user: str = ""
     imap_password: SecretStr = SecretStr("")
     imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_ca_file: str = ""
     imap_folder: str = "INBOX"
     after_fetch: Annotated[str, Field(pattern=r"^(seen|move:.+)$")] = "seen"
     smtp_host: str = ""

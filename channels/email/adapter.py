@@ -14,7 +14,6 @@ import logging
 import mimetypes
 import re
 import socket
-import ssl
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -35,6 +34,7 @@ from lines.channels.base import (
     TemporaryDeliveryError,
 )
 from lines.channels.context import ChannelContext
+from lines.channels.email.imap_tls import ssl_context, starttls
 from lines.channels.email.parse import (
     SUBJECT_TAG,
     ParsedEmail,
@@ -146,10 +146,12 @@ class EmailChannel(BaseChannel):
             box.imap_port,
             timeout=box.imap_timeout_seconds,
             conn_lost_cb=on_lost,
-            ssl_context=ssl.create_default_context() if box.imap_tls == "ssl" else None,
+            ssl_context=ssl_context(box.imap_ca_file) if box.imap_tls == "ssl" else None,
         )
         self._client = client
         await client.wait_hello_from_server()
+        if box.imap_tls == "starttls":
+            await starttls(client, ssl_context(box.imap_ca_file), box.imap_host)
         response = await client.login(box.imap_user, box.imap_password.get_secret_value())
         if response.result != "OK":
             raise ConnectionError(f"IMAP login refused: {response.lines[-1]!r}")
