@@ -70,6 +70,7 @@ class StorageSettings(_Section):
 class BusSettings(_Section):
     redis_url: str = ""
     key_prefix: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "lines"
+    lease_seconds: Annotated[float, Field(ge=0.3, le=300)] = 15.0
 
 
 class AuthSettings(_Section):

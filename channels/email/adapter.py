@@ -97,7 +97,9 @@ class EmailChannel(BaseChannel):
 
     async def start(self) -> None:
         if self._task is None and self.mailbox.imap_host:
-            self._task = asyncio.create_task(self._run(), name=f"email:{self.name}")
+            # With several workers only the holder of the mailbox's lease reads it (console/leadership.py).
+            reader = self._context.leadership.run(f"email:{self.name}", self._run)
+            self._task = asyncio.create_task(reader, name=f"email:{self.name}")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -114,18 +116,22 @@ class EmailChannel(BaseChannel):
 
     async def _run(self) -> None:
         delay = self.mailbox.reconnect_min_seconds
-        while True:
-            try:
-                await self._session()
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                log.warning("email %s: IMAP session ended (%r); reconnecting in %.1fs", self.name, err, delay)
-            else:
-                delay = self.mailbox.reconnect_min_seconds
+        try:
+            while True:
+                try:
+                    await self._session()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:
+                    log.warning("email %s: IMAP session ended (%r); reconnecting in %.1fs", self.name, err, delay)
+                else:
+                    delay = self.mailbox.reconnect_min_seconds
+                await self._close_client()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.mailbox.reconnect_max_seconds)
+        finally:
+            # The lease was lost or the channel stops: log out, so the next reader starts clean.
             await self._close_client()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.mailbox.reconnect_max_seconds)
 
     # --- IMAP ------------------------------------------------------------------------------------
 
