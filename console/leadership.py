@@ -185,14 +185,25 @@ class Leadership:
             try:
                 await self._hold(name, token, task, interval)
             finally:
-                await _cancel(task)
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(interval):
-                        await self.leases.release(name, token)
+                try:
+                    await _cancel(task)
+                finally:
+                    await self._release(name, token, interval)
             if task.done() and not task.cancelled():
                 task.result()  # work ended by itself: re-raise its error, if any
                 return
             log.warning("leadership: lost the lease on %s; another process may read it now", name)
+
+    async def _release(self, name: str, token: str, patience: float) -> None:
+        """Give the lease up; shielded, so a stop that cancels us twice cannot leave it half released."""
+        release = asyncio.ensure_future(self.leases.release(name, token))
+        try:
+            async with asyncio.timeout(patience):
+                await asyncio.shield(release)
+        except TimeoutError:
+            log.warning("leadership: releasing %s timed out; it expires on its own", name)
+        except Exception:
+            log.exception("leadership: releasing %s failed; it expires on its own", name)
 
     async def _hold(self, name: str, token: str, task: asyncio.Task[None], interval: float) -> None:
         """Renew the lease while `task` runs; return when it ends or the lease is lost."""
@@ -223,6 +234,13 @@ class Leadership:
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait until it has ended, even if we are cancelled meanwhile (then re-raise)."""
+    interrupted = False
     while not task.done():
         task.cancel()
-        await asyncio.wait({task}, timeout=1.0)
+        try:
+            await asyncio.wait({task}, timeout=1.0)
+        except asyncio.CancelledError:
+            interrupted = True  # the work must not outlive its lease: finish stopping it first
+    if interrupted:
+        raise asyncio.CancelledError
