@@ -98,7 +98,9 @@ def retry_seconds(err: RetryAfter) -> float:
 
 class TelegramChannel(BaseChannel):
     kind: ClassVar[str] = KIND
-    features: ClassVar[ChannelFeature] = ChannelFeature.ATTACHMENTS | ChannelFeature.BUTTONS
+    features: ClassVar[ChannelFeature] = (
+        ChannelFeature.ATTACHMENTS | ChannelFeature.BUTTONS | ChannelFeature.BLOCK_SENDER
+    )
     max_text_length: ClassVar[int | None] = 40 * TEXT_LIMIT
 
     def __init__(self, config: TelegramBot, context: ChannelContext) -> None:
