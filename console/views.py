@@ -25,6 +25,7 @@ from lines.console import auth, pagedata
 from lines.console.actions import ActionError, do_mark_read, do_set_presence, visible_conversation
 from lines.console.i18n import LANG_COOKIE, LOCALES, N_, Translations, choose_locale, install
 from lines.console.identities import IdentityState, conversation_identity
+from lines.console.inline_images import has_inline_images, render_html
 from lines.console.keys import channels_key, events_key, sessions_key, settings_key
 from lines.console.models import Presence
 from lines.console.serialize import conversation_dict, identity_dict
@@ -326,6 +327,8 @@ def make_environment(translations: Translations) -> jinja2.Environment:
     )
     install(environment)
     environment.globals["channels"] = CHANNELS
+    environment.filters["email_html"] = render_html
+    environment.tests["has_inline_images"] = has_inline_images
     return environment
 
 

@@ -335,6 +335,7 @@ class EmailChannel(BaseChannel):
         attachments: list[InboundAttachment] = []
         too_large: list[str] = []
         inline: dict[str, str] = {}
+        inline_paths: dict[str, str] = {}
         for file in parsed.files:
             if len(file.data) > limit:
                 too_large.append(file.filename)
@@ -353,6 +354,8 @@ class EmailChannel(BaseChannel):
             attachments.append(saved)
             if file.content_id:
                 inline[file.content_id] = saved.filename
+                if saved.storage_path:
+                    inline_paths[file.content_id] = saved.storage_path  # file names may repeat
         extra: dict[str, Any] = {
             "message_id": parsed.message_id,
             "raw_path": original.storage_path,
@@ -373,6 +376,7 @@ class EmailChannel(BaseChannel):
             extra["too_large"] = too_large
         if inline:
             extra["inline"] = inline
+            extra["inline_paths"] = inline_paths
         references = tuple(external_id(r) for r in parsed.references)
         hint = verified_conversation(self._secret, parsed.references)
         if hint is None:

@@ -574,7 +574,8 @@
     if (m.html) {
       // Sanitised server-side, and still only ever shown inside an iframe with every sandbox flag on.
       var frame = document.createElement("iframe");
-      frame.setAttribute("sandbox", "");
+      // Linked cid: images (only the server makes same-origin URLs) need the console's origin; no scripts still.
+      frame.setAttribute("sandbox", m.html.indexOf('src="/attachments/') >= 0 ? "allow-same-origin" : "");
       frame.setAttribute("referrerpolicy", "no-referrer");
       frame.setAttribute("title", t("Email"));
       frame.className = "msg-html";
