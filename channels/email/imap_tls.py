@@ -40,6 +40,9 @@ async def starttls(client: aioimaplib.IMAP4, context: ssl.SSLContext, server_hos
     response = await asyncio.wait_for(protocol.execute(command), client.timeout)
     if response.result != "OK":
         raise ImapTlsError(f"the IMAP server refused STARTTLS: {response.lines[-1]!r}")
+    # Anything the server sent after its OK came in the clear: drop it (a STARTTLS injection).
+    protocol.incomplete_line = b""
+    protocol.current_command = None
     loop = asyncio.get_running_loop()
     try:
         transport = await loop.start_tls(
