@@ -25,6 +25,8 @@ class ChannelFeature(enum.IntFlag):
     SUBJECT = enum.auto()
     THREADS = enum.auto()
     READ_RECEIPTS = enum.auto()
+    BLOCK_SENDER = enum.auto()
+    """Operators get a block/unblock button for the sender (a chat bot's spammer, say)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from lines.channels.base import InboundMessage
 from lines.console.bus import EventBus
 from lines.console.inbox import IngestResult
+from lines.console.leadership import Leadership
 from lines.console.metrics import Metrics
 from lines.console.ratelimit import RateLimiter
 from lines.console.settings import Settings
@@ -30,6 +31,11 @@ class ChannelContext(Protocol):
 
     @property
     def metrics(self) -> Metrics: ...
+
+    @property
+    def leadership(self) -> Leadership:
+        """`leadership.run(name, work)`: work that one process of many must do (read a mailbox, poll a bot)."""
+        ...
 
     async def ingest(self, message: InboundMessage) -> IngestResult: ...
 

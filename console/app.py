@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 
 from aiohttp import web
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lines.channels import CHANNELS
 from lines.channels.base import BaseChannel, InboundMessage
@@ -31,6 +32,7 @@ from lines.console.keys import (
     files_key,
     history_key,
     inbox_key,
+    leadership_key,
     limiter_key,
     metrics_key,
     outbox_key,
@@ -38,6 +40,7 @@ from lines.console.keys import (
     settings_key,
     snooze_key,
 )
+from lines.console.leadership import Leadership, Leases, LocalLeases, PostgresLeases
 from lines.console.metrics import Metrics
 from lines.console.models import ContactIdentity, Conversation, DeliveryStatus, Status
 from lines.console.outbox import OutboxWorker
@@ -78,6 +81,10 @@ class AppChannelContext:
     @property
     def metrics(self) -> Metrics:
         return self._app[metrics_key]
+
+    @property
+    def leadership(self) -> Leadership:
+        return self._app[leadership_key]
 
     async def ingest(self, message: InboundMessage) -> IngestResult:
         result = await self._app[inbox_key].ingest(message)
@@ -155,10 +162,25 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
+def _make_leases(settings: Settings, bus: EventBus, engine: AsyncEngine) -> Leases:
+    """Redis when scaled, else a PostgreSQL advisory lock, else (one process, SQLite) always held."""
+    if settings.bus.redis_url:
+        from lines.console.bus.redis import RedisBus
+        from lines.console.leadership import RedisLeases
+
+        assert isinstance(bus, RedisBus)
+        return RedisLeases(bus.redis, settings.bus.key_prefix)
+    if engine.dialect.name == "postgresql":
+        return PostgresLeases(engine, settings.storage.database_schema)
+    return LocalLeases()
+
+
 async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
-    bus, limiter = _make_bus(app[settings_key])
+    settings = app[settings_key]
+    bus, limiter = _make_bus(settings)
     app[bus_key] = bus
     app[limiter_key] = limiter
+    app[leadership_key] = Leadership(_make_leases(settings, bus, app[engine_key]), settings.bus.lease_seconds)
     yield
     await bus.stop()
 

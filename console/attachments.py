@@ -15,10 +15,9 @@ from aiohttp import web
 
 from lines.console.auth import authenticate
 from lines.console.inbox import load_conversation
+from lines.console.inline_images import INLINE_TYPES
 from lines.console.keys import files_key, sessions_key
 from lines.console.models import Attachment
-
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 def _not_found() -> web.HTTPNotFound:

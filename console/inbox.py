@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import nh3
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +22,7 @@ from lines.channels.base import ContactInfo, InboundAttachment, InboundMessage
 from lines.console.bus import EventBus
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
+from lines.console.inline_images import sanitize_html
 from lines.console.models import (
     Attachment,
     AuthorKind,
@@ -53,12 +53,6 @@ def channel_key(channel: str, inbox: str) -> str:
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
     """PostgreSQL text rejects NUL; everything else the customer sent is kept as is."""
     return text.replace("\x00", "")[:limit]
-
-
-def sanitize_html(html: str | None) -> str | None:
-    if not html:
-        return None
-    return nh3.clean(html.replace("\x00", ""), link_rel="nofollow noreferrer noopener")
 
 
 @dataclass(frozen=True, slots=True)

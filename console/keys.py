@@ -13,6 +13,7 @@ from lines.console.db import SessionMaker
 from lines.console.events import Events
 from lines.console.history import CustomerHistory
 from lines.console.inbox import Inbox
+from lines.console.leadership import Leadership
 from lines.console.metrics import Metrics
 from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import RateLimiter
@@ -28,6 +29,7 @@ engine_key = web.AppKey("engine", AsyncEngine)
 sessions_key = web.AppKey("sessions", SessionMaker)
 bus_key = web.AppKey("bus", EventBus)
 limiter_key = web.AppKey("limiter", RateLimiter)
+leadership_key = web.AppKey("leadership", Leadership)
 events_key = web.AppKey("events", Events)
 inbox_key = web.AppKey("inbox", Inbox)
 history_key = web.AppKey("history", CustomerHistory)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from lines.console.inline_images import render_html
 from lines.console.models import (
     Attachment,
     Contact,
@@ -67,7 +68,7 @@ def message_dict(message: Message) -> dict[str, Any]:
         "author_id": message.author_operator_id,
         "author_name": message.author_name,
         "text": message.text,
-        "html": message.html,
+        "html": render_html(message),
         "delivery_status": message.delivery_status,
         "delivery_error": message.delivery_error,
         "attachments": [attachment_dict(a) for a in message.attachments],

@@ -70,6 +70,7 @@ class StorageSettings(_Section):
 class BusSettings(_Section):
     redis_url: str = ""
     key_prefix: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "lines"
+    lease_seconds: Annotated[float, Field(ge=0.3, le=300)] = 15.0
 
 
 class AuthSettings(_Section):
@@ -134,6 +135,7 @@ class EmailMailbox(_Section):
     imap_user: str = ""
     imap_password: SecretStr = SecretStr("")
     imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_ca_file: str = ""
     imap_folder: str = "INBOX"
     after_fetch: Annotated[str, Field(pattern=r"^(seen|move:.+)$")] = "seen"
     smtp_host: str = ""

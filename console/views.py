@@ -20,10 +20,13 @@ import jinja2
 from aiohttp import web
 from babel.dates import format_datetime, format_timedelta
 
+from lines.channels.base import ChannelFeature
 from lines.console import auth, pagedata
 from lines.console.actions import ActionError, do_mark_read, do_set_presence, visible_conversation
 from lines.console.i18n import LANG_COOKIE, LOCALES, N_, Translations, choose_locale, install
-from lines.console.keys import events_key, sessions_key, settings_key
+from lines.console.identities import IdentityState, conversation_identity
+from lines.console.inline_images import has_inline_images, render_html
+from lines.console.keys import channels_key, events_key, sessions_key, settings_key
 from lines.console.models import Presence
 from lines.console.serialize import conversation_dict, identity_dict
 
@@ -287,6 +290,9 @@ async def conversation(request: web.Request) -> web.Response:
             return page.render("not_found.html", http_status=404)
         await do_mark_read(session, ctx.scope, found.id)
         data = await pagedata.conversation_page(session, ctx.scope, found)
+        sender = await conversation_identity(session, found)
+    channel = request.app[channels_key].get((found.channel, found.inbox))
+    blockable = sender is not None and channel is not None and bool(channel.features & ChannelFeature.BLOCK_SENDER)
     script = {
         "page": "conversation",
         "conversation": conversation_dict(data.conversation),
@@ -305,6 +311,8 @@ async def conversation(request: web.Request) -> web.Response:
         operators=pagedata.assignable(data, ctx.scope),
         teams=data.teams,
         source=pagedata.source_items(data.conversation.source or {}),
+        blockable=blockable,
+        sender_blocked=sender is not None and sender.state == IdentityState.BLOCKED,
     )
 
 
@@ -319,6 +327,8 @@ def make_environment(translations: Translations) -> jinja2.Environment:
     )
     install(environment)
     environment.globals["channels"] = CHANNELS
+    environment.filters["email_html"] = render_html
+    environment.tests["has_inline_images"] = has_inline_images
     return environment
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 
 from lines.channels.base import BaseChannel
@@ -21,8 +23,8 @@ def setup(app: web.Application, context: ChannelContext) -> list[BaseChannel]:
     if not settings.server.secret_key.get_secret_value():
         raise ConfigError("server.secret_key: email needs it to sign Message-IDs (set LINES_SECRET_KEY)")
     for index, box in enumerate(mailboxes):
-        if box.imap_tls == "starttls":
-            raise ConfigError(f"channels.email[{index}].imap_tls: starttls is not supported for IMAP; use ssl")
+        if box.imap_ca_file and not Path(box.imap_ca_file).is_file():
+            raise ConfigError(f"channels.email[{index}].imap_ca_file: no such file: {box.imap_ca_file}")
 
     async def auto_ack(conversation_id: int, text: str) -> None:
         from lines.console.automated import send_automated

@@ -14,7 +14,6 @@ import logging
 import mimetypes
 import re
 import socket
-import ssl
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -35,6 +34,7 @@ from lines.channels.base import (
     TemporaryDeliveryError,
 )
 from lines.channels.context import ChannelContext
+from lines.channels.email.imap_tls import ssl_context, starttls
 from lines.channels.email.parse import (
     SUBJECT_TAG,
     ParsedEmail,
@@ -97,7 +97,9 @@ class EmailChannel(BaseChannel):
 
     async def start(self) -> None:
         if self._task is None and self.mailbox.imap_host:
-            self._task = asyncio.create_task(self._run(), name=f"email:{self.name}")
+            # With several workers only the holder of the mailbox's lease reads it (console/leadership.py).
+            reader = self._context.leadership.run(f"email:{self.name}", self._run)
+            self._task = asyncio.create_task(reader, name=f"email:{self.name}")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -114,18 +116,22 @@ class EmailChannel(BaseChannel):
 
     async def _run(self) -> None:
         delay = self.mailbox.reconnect_min_seconds
-        while True:
-            try:
-                await self._session()
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                log.warning("email %s: IMAP session ended (%r); reconnecting in %.1fs", self.name, err, delay)
-            else:
-                delay = self.mailbox.reconnect_min_seconds
+        try:
+            while True:
+                try:
+                    await self._session()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:
+                    log.warning("email %s: IMAP session ended (%r); reconnecting in %.1fs", self.name, err, delay)
+                else:
+                    delay = self.mailbox.reconnect_min_seconds
+                await self._close_client()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.mailbox.reconnect_max_seconds)
+        finally:
+            # The lease was lost or the channel stops: log out, so the next reader starts clean.
             await self._close_client()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.mailbox.reconnect_max_seconds)
 
     # --- IMAP ------------------------------------------------------------------------------------
 
@@ -146,10 +152,12 @@ class EmailChannel(BaseChannel):
             box.imap_port,
             timeout=box.imap_timeout_seconds,
             conn_lost_cb=on_lost,
-            ssl_context=ssl.create_default_context() if box.imap_tls == "ssl" else None,
+            ssl_context=ssl_context(box.imap_ca_file) if box.imap_tls == "ssl" else None,
         )
         self._client = client
         await client.wait_hello_from_server()
+        if box.imap_tls == "starttls":
+            await starttls(client, ssl_context(box.imap_ca_file), box.imap_host)
         response = await client.login(box.imap_user, box.imap_password.get_secret_value())
         if response.result != "OK":
             raise ConnectionError(f"IMAP login refused: {response.lines[-1]!r}")
@@ -327,6 +335,7 @@ class EmailChannel(BaseChannel):
         attachments: list[InboundAttachment] = []
         too_large: list[str] = []
         inline: dict[str, str] = {}
+        inline_paths: dict[str, str] = {}
         for file in parsed.files:
             if len(file.data) > limit:
                 too_large.append(file.filename)
@@ -345,6 +354,8 @@ class EmailChannel(BaseChannel):
             attachments.append(saved)
             if file.content_id:
                 inline[file.content_id] = saved.filename
+                if saved.storage_path:
+                    inline_paths[file.content_id] = saved.storage_path  # file names may repeat
         extra: dict[str, Any] = {
             "message_id": parsed.message_id,
             "raw_path": original.storage_path,
@@ -365,6 +376,7 @@ class EmailChannel(BaseChannel):
             extra["too_large"] = too_large
         if inline:
             extra["inline"] = inline
+            extra["inline_paths"] = inline_paths
         references = tuple(external_id(r) for r in parsed.references)
         hint = verified_conversation(self._secret, parsed.references)
         if hint is None:

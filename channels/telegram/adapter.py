@@ -98,7 +98,9 @@ def retry_seconds(err: RetryAfter) -> float:
 
 class TelegramChannel(BaseChannel):
     kind: ClassVar[str] = KIND
-    features: ClassVar[ChannelFeature] = ChannelFeature.ATTACHMENTS | ChannelFeature.BUTTONS
+    features: ClassVar[ChannelFeature] = (
+        ChannelFeature.ATTACHMENTS | ChannelFeature.BUTTONS | ChannelFeature.BLOCK_SENDER
+    )
     max_text_length: ClassVar[int | None] = 40 * TEXT_LIMIT
 
     def __init__(self, config: TelegramBot, context: ChannelContext) -> None:
@@ -116,6 +118,8 @@ class TelegramChannel(BaseChannel):
         )
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self.polling = asyncio.Event()
+        """Set while this process polls the bot (it holds the bot's lease; tests wait on it)."""
         # Chunks already sent of a long message whose later chunk failed: a retry sends only the rest.
         self._sent_chunks: dict[int, int] = {}
 
@@ -128,8 +132,12 @@ class TelegramChannel(BaseChannel):
         """Start the background work: long polling, or registering the webhook (with retries)."""
         if self._task is None:
             self._stopping.clear()
-            runner = self._poll if self.config.mode == "polling" else self._register_webhook
-            self._task = asyncio.create_task(runner(), name=f"telegram:{self.name}")
+            if self.config.mode == "polling":
+                # Telegram answers 409 to a second getUpdates caller: only the lease holder polls.
+                runner = self._context.leadership.run(f"telegram:{self.name}", self._poll)
+            else:
+                runner = self._register_webhook()
+            self._task = asyncio.create_task(runner, name=f"telegram:{self.name}")
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -171,6 +179,13 @@ class TelegramChannel(BaseChannel):
 
     async def _poll(self) -> None:
         """Long polling that owns its offset: it moves only after each update is stored."""
+        self.polling.set()
+        try:
+            await self._poll_updates()
+        finally:
+            self.polling.clear()
+
+    async def _poll_updates(self) -> None:
         delay = 1.0
         webhook_cleared = False
         stored = await self._context.load_state(KIND, self.name, OFFSET_KEY)

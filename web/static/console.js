@@ -574,7 +574,8 @@
     if (m.html) {
       // Sanitised server-side, and still only ever shown inside an iframe with every sandbox flag on.
       var frame = document.createElement("iframe");
-      frame.setAttribute("sandbox", "");
+      // Linked cid: images (only the server makes same-origin URLs) need the console's origin; no scripts still.
+      frame.setAttribute("sandbox", m.html.indexOf('src="/attachments/') >= 0 ? "allow-same-origin" : "");
       frame.setAttribute("referrerpolicy", "no-referrer");
       frame.setAttribute("title", t("Email"));
       frame.className = "msg-html";
@@ -797,6 +798,7 @@
         toast(fmt(t("Snoozed until %(time)s."), { time: dated.format(new Date(until)) }));
       });
     });
+    this.setupBlocking(path);
     var assign = $('[data-testid="assign"]');
     var target = $('[data-testid="assign-select"]');
     assign.addEventListener("click", function () {
@@ -805,6 +807,30 @@
       var body = value.indexOf("operator:") === 0 ? { operator_id: Number(value.slice(9)) } : { team: value.slice(5) };
       run(assign, api("POST", path + "/assign", body)).then(function () { target.value = ""; });
     });
+  };
+
+  // Block or unblock the conversation's sender (channels with the BLOCK_SENDER feature: Telegram).
+  ConversationPage.prototype.setupBlocking = function (path) {
+    var block = $('[data-testid="block-sender"]');
+    var unblock = $('[data-testid="unblock-sender"]');
+    var badge = $('[data-testid="sender-blocked"]');
+    if (!block || !unblock) return;
+    function show(blocked) {
+      block.hidden = blocked;
+      unblock.hidden = !blocked;
+      if (badge) badge.hidden = !blocked;
+    }
+    function send(button, blocked) {
+      button.disabled = true;
+      api("POST", path + "/block-sender", { blocked: blocked }).then(function (body) {
+        show(body.state === "blocked");
+        toast(body.state === "blocked" ? t("Sender blocked.") : t("Sender unblocked."));
+      }).catch(fail).then(function () { button.disabled = false; });
+    }
+    block.addEventListener("click", function () {
+      if (window.confirm(block.getAttribute("data-confirm"))) send(block, true);
+    });
+    unblock.addEventListener("click", function () { send(unblock, false); });
   };
 
   function isoWithOffset(date) {

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from lines.channels.email import EmailChannel
 from lines.console.app import create_app
 from lines.console.keys import channels_key
-from tests.channels.email.servers import Dovecot, Sink, start_sink
+from tests.channels.email.servers import Dovecot, Sink, make_certificate, start_sink
 from tests.conftest import Database, make_settings, need, seed_staff
 
 Client: TypeAlias = TestClient[web.Request, web.Application]
@@ -31,6 +31,19 @@ def dovecot() -> Iterator[Dovecot]:
     work = Path(tempfile.mkdtemp(prefix="lines-dovecot-"))
     work.chmod(0o755)
     server = Dovecot(work)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tls_dovecot() -> Iterator[Dovecot]:
+    """A second Dovecot with `ssl = yes` and a self-signed certificate: STARTTLS on its plain port."""
+    need("LINES_TEST_DOVECOT", "Dovecot (IMAP)")
+    work = Path(tempfile.mkdtemp(prefix="lines-dovecot-tls-"))
+    work.chmod(0o755)
+    server = Dovecot(work, tls=make_certificate(work))
     server.start()
     yield server
     server.stop()

@@ -22,6 +22,39 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 
+def make_certificate(work: Path, name: str = "imap") -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost, valid for a day: (cert, key) PEM files.
+
+    It is its own CA, so a client that trusts the certificate file verifies the server with it.
+    """
+    cert, key = work / f"{name}.crt", work / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    cert.chmod(0o644)
+    key.chmod(0o644)  # read by Dovecot's login processes; a throwaway key in a temp dir
+    return cert, key
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -41,7 +74,7 @@ log_path = {work}/dovecot.log
 info_log_path = {work}/dovecot.log
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
@@ -89,6 +122,8 @@ class Dovecot:
     port: int = field(default_factory=free_port)
     password: str = field(default_factory=lambda: uuid.uuid4().hex)
     process: subprocess.Popen[bytes] | None = None
+    tls: tuple[Path, Path] | None = None
+    """(certificate, key) PEM files: Dovecot then offers STARTTLS on its one plain port."""
 
     @property
     def config(self) -> Path:
@@ -98,7 +133,10 @@ class Dovecot:
         for sub in ("run", "state", "mail"):
             (self.work / sub).mkdir(parents=True, exist_ok=True)
         shutil.chown(self.work / "mail", "nobody", "nogroup")
-        self.config.write_text(CONFIG.format(work=self.work, port=self.port, password=self.password))
+        ssl = "ssl = no"
+        if self.tls is not None:
+            ssl = f"ssl = yes\nssl_cert = <{self.tls[0]}\nssl_key = <{self.tls[1]}"
+        self.config.write_text(CONFIG.format(work=self.work, port=self.port, password=self.password, ssl=ssl))
         self.process = subprocess.Popen(
             ["dovecot", "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -109,6 +109,9 @@ class BotApi:
     answered: list[str] = field(default_factory=list)
     # Method name -> failures to return on its next calls, in order.
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    # getUpdates calls refused because another was still waiting (Telegram's 409 to a second poller).
+    conflicts: int = 0
+    _polling: int = 0
     _next_message_id: int = 1000
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -199,6 +202,16 @@ class BotApi:
     async def _getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook:
             raise _Refused(409, "Conflict: can't use getUpdates method while webhook is active")
+        if self._polling:
+            self.conflicts += 1
+            raise _Refused(409, "Conflict: terminated by other getUpdates request")
+        self._polling += 1
+        try:
+            return await self._next_updates(params)
+        finally:
+            self._polling -= 1
+
+    async def _next_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         if offset:
             # Telegram forgets every update below the offset: they count as confirmed.
