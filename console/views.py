@@ -240,13 +240,17 @@ async def inbox(request: web.Request) -> web.Response:
     ctx = await signed_in(request)
     view = _choice(request.query.get("view"), pagedata.VIEWS, "all")
     status = _choice(request.query.get("status"), pagedata.STATUS_FILTERS, "open")
+    sort = _choice(request.query.get("sort"), pagedata.SORTS, "recent")
+    sla_state = _choice(request.query.get("sla_state"), pagedata.SLA_FILTERS, "any")
     async with request.app[sessions_key]() as session:
-        counts = await pagedata.counts(session, ctx.scope, status)
-        rows = await pagedata.inbox_rows(session, ctx.scope, view, status)
+        counts = await pagedata.counts(session, ctx.scope, status, sla_state)
+        rows = await pagedata.inbox_rows(session, ctx.scope, view, status, sort, sla_state)
     data = {
         "page": "inbox",
         "view": view,
         "status": status,
+        "sort": sort,
+        "sla_state": sla_state,
         "teams": sorted(ctx.scope.team_ids),
         "conversations": [conversation_dict(r.conversation, r.unread) for r in rows],
     }
@@ -255,10 +259,14 @@ async def inbox(request: web.Request) -> web.Response:
         data=data,
         view=view,
         status=status,
+        sort=sort,
+        sla_state=sla_state,
         counts=counts,
         rows=rows,
         views=pagedata.VIEWS,
         statuses=pagedata.STATUS_FILTERS,
+        sorts=pagedata.SORTS,
+        sla_filters=pagedata.SLA_FILTERS,
     )
 
 
@@ -268,8 +276,9 @@ async def inbox_counts(request: web.Request) -> web.Response:
     if ctx is None:
         return web.json_response({"error": {"code": "unauthorized", "message": "sign in first"}}, status=401)
     status = _choice(request.query.get("status"), pagedata.STATUS_FILTERS, "open")
+    sla_state = _choice(request.query.get("sla_state"), pagedata.SLA_FILTERS, "any")
     async with request.app[sessions_key]() as session:
-        counts = await pagedata.counts(session, ctx.scope, status)
+        counts = await pagedata.counts(session, ctx.scope, status, sla_state)
     return web.json_response(counts, headers={"Cache-Control": "no-store"})
 
 

@@ -54,6 +54,8 @@ class Outcome:
     next_fire_at: datetime | None = None
     fired: list[dict[str, Any]] = field(default_factory=list)
     requeue: list[dict[str, Any]] = field(default_factory=list)
+    changed: bool = False
+    """`sla_state` or `sla_due_at` of the conversation differ from before the update."""
 
 
 class SlaService:
@@ -148,15 +150,19 @@ class SlaService:
         reply_message_id: int | None = None,
         author: str | None = None,
         rematch: bool = False,
+        quiet: bool = False,
     ) -> Outcome | None:
-        """Bring one conversation's clocks up to date, fire what is due, then announce it."""
+        """Bring one conversation's clocks up to date, fire what is due, then announce it.
+
+        `quiet` skips the `sla.updated` event (a bulk recompute announces itself once at the end);
+        warnings and breaches are announced regardless."""
         assert self.policies is not None, "load_policies() first"
         async with self._sessions() as session, session.begin():
             outcome = await self._update(
                 session, conversation_id, inbound_message_id, reply_message_id, author, rematch
             )
         if outcome is not None:
-            await self._announce(outcome)
+            await self._announce(outcome, quiet)
             if self.scheduler is not None:
                 await self.scheduler(conversation_id, outcome.next_fire_at)
         return outcome
@@ -177,6 +183,7 @@ class SlaService:
         )
         if conversation is None:
             return None
+        before = (conversation.sla_state, conversation.sla_due_at)
         now = self.clock()
         record = await session.get(ConversationSla, conversation_id)
         policy: Policy | None
@@ -199,6 +206,7 @@ class SlaService:
         if policy is None:
             record.deadlines, record.state, record.next_fire_at = {}, "ok", None
             conversation.sla_due_at, conversation.sla_state = None, None
+            outcome.changed = before != (None, None)
             return outcome
         calendar = policies.calendar(policy)
         clocks = _copy(record.clocks)
@@ -225,6 +233,7 @@ class SlaService:
         conversation.sla_due_at = derived.due_at
         outcome.state, outcome.due_at, outcome.next_fire_at = derived.state, derived.due_at, derived.next_fire_at
         outcome.team_id, outcome.assignee_id = conversation.team_id, conversation.assignee_id
+        outcome.changed = before != (derived.state, derived.due_at)
         return outcome
 
     async def _escalate(
@@ -255,11 +264,16 @@ class SlaService:
                 outcome.requeue.append(job)
         return sorted(notify)
 
-    async def _announce(self, outcome: Outcome) -> None:
+    async def _announce(self, outcome: Outcome, quiet: bool = False) -> None:
         audience = Audience(team_id=outcome.team_id, assignee_id=outcome.assignee_id)
-        sla = {"state": outcome.state, "due_at": outcome.due_at.isoformat() if outcome.due_at else None}
-        # No event for quiet recomputes: the conversation's own events carry `sla`, and consoles tick
-        # countdowns themselves; what changes by time alone is announced here.
+        sla: dict[str, Any] | None = None
+        if outcome.state is not None:
+            sla = {"state": outcome.state, "due_at": outcome.due_at.isoformat() if outcome.due_at else None}
+        # The conversation's own events are published before this part has run on the change, so
+        # a new deadline (or a met one) follows as `sla.updated`; consoles tick countdowns themselves.
+        if outcome.changed and not outcome.fired and not quiet:
+            data = {"conversation_id": outcome.conversation_id, "policy_id": outcome.policy_id, "sla": sla}
+            await self._events.send("sla.updated", data, audience)
         for fired in outcome.fired:
             notify = fired.pop("notify")
             data = {"conversation_id": outcome.conversation_id, "policy_id": outcome.policy_id, **fired, "sla": sla}
