@@ -97,8 +97,17 @@ class SlaService:
         await self.load_policies()
         return True
 
+    @property
+    def version(self) -> int:
+        """The version of the document this process matches conversations with."""
+        return self._version
+
     async def save_policies(self, policies: PolicySet, operator_id: int | None) -> int:
-        """Store a validated document and recompute every open conversation; returns how many."""
+        """Store a validated document and, in the same transaction, the marker that makes the
+        recompute job (`sla/recompute.py`) re-match every open conversation; returns the version.
+
+        A document saved while an earlier recompute runs restarts it from the first conversation.
+        """
         async with self._sessions() as session, session.begin():
             row = await session.get(SlaPolicyDocument, 1, with_for_update=True)
             document = policies.document.model_dump(mode="json", exclude_none=True)
@@ -110,24 +119,42 @@ class SlaService:
                 row.version += 1
             row.updated_by = operator_id
             row.updated_at = self.clock()
+            row.recompute_version = row.version
+            row.recompute_cursor = 0
+            row.recompute_owner = None
+            row.recompute_lease_until = None
             version = row.version
         self.policies = policies
         self._version = version
-        return await self.recompute_all()
+        return version
 
-    async def recompute_all(self) -> int:
-        """Re-match and recompute every conversation that is not resolved."""
+    async def recompute_batch(self, after_id: int, limit: int) -> list[int]:
+        """Re-match and recompute the next `limit` unresolved conversations with ids above
+        `after_id`, quietly; returns their ids (fewer than `limit`: that was the last batch).
+        Idempotent: recomputing a conversation twice under one document gives the same deadlines."""
         async with self._sessions() as session:
             ids = list(
                 (
                     await session.scalars(
-                        select(Conversation.id).where(Conversation.status != Status.RESOLVED).order_by(Conversation.id)
+                        select(Conversation.id)
+                        .where(Conversation.status != Status.RESOLVED, Conversation.id > after_id)
+                        .order_by(Conversation.id)
+                        .limit(limit)
                     )
                 ).all()
             )
         for conversation_id in ids:
-            await self.update(conversation_id, rematch=True)
-        return len(ids)
+            await self.update(conversation_id, rematch=True, quiet=True)
+        return ids
+
+    async def recompute_all(self, batch: int = 500) -> int:
+        """Every unresolved conversation at once (tests, tools); the app uses the recompute job."""
+        total, last = 0, 0
+        while ids := await self.recompute_batch(last, batch):
+            total, last = total + len(ids), ids[-1]
+            if len(ids) < batch:
+                break
+        return total
 
     async def handle(self, job: dict[str, Any]) -> None:
         """The change processor: `inbound`, `reply`, `status`, `assigned`."""

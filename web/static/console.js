@@ -530,6 +530,8 @@
       }
     } else if (isSlaEvent(type)) {
       this.slaChanged(data);
+    } else if (type === "sla.recomputed") {
+      this.resync();
     } else if (type === "message.created") {
       var known = this.known[data.conversation_id];
       // Kept for a conversation not listed now, so that it has its preview if a filter admits it later.
@@ -932,6 +934,8 @@
       if (node && data.edited_at) this.showEdit(node, data);
     } else if (type === "conversation.updated" || type === "conversation.assigned") {
       this.update(data);
+    } else if (type === "sla.recomputed") {
+      this.resync();
     } else if (isSlaEvent(type)) {
       if (data.conversation_id !== this.id) return;
       this.conversation.sla = data.sla || null;
