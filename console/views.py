@@ -23,7 +23,7 @@ from babel.dates import format_datetime, format_timedelta
 from lines.console import auth, pagedata
 from lines.console.actions import ActionError, do_mark_read, do_set_presence, visible_conversation
 from lines.console.i18n import LANG_COOKIE, LOCALES, N_, Translations, choose_locale, install
-from lines.console.keys import events_key, sessions_key, settings_key
+from lines.console.keys import events_key, reply_signature_key, sessions_key, settings_key
 from lines.console.models import Presence
 from lines.console.serialize import conversation_dict, identity_dict
 
@@ -296,6 +296,9 @@ async def conversation(request: web.Request) -> web.Response:
             return page.render("not_found.html", http_status=404)
         await do_mark_read(session, ctx.scope, found.id)
         data = await pagedata.conversation_page(session, ctx.scope, found)
+        # What a public reply from this operator gets added, shown under the reply box.
+        sign = request.app.get(reply_signature_key)
+        reply_signature = await sign(session, data.conversation, ctx.operator.id) if sign else ""
     script = {
         "page": "conversation",
         "conversation": conversation_dict(data.conversation),
@@ -314,6 +317,7 @@ async def conversation(request: web.Request) -> web.Response:
         operators=pagedata.assignable(data, ctx.scope),
         teams=data.teams,
         source=pagedata.source_items(data.conversation.source or {}),
+        reply_signature=reply_signature,
     )
 
 

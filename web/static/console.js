@@ -674,6 +674,7 @@
     } else {
       bubble.appendChild(el("div", { class: "msg-text", "data-testid": "message-text" }, m.text));
     }
+    if (m.signature) bubble.appendChild(el("div", { class: "msg-signature", "data-testid": "message-signature" }, m.signature));
     if (m.edited_at) bubble.appendChild(editedMarker(m));
     if (m.attachments && m.attachments.length) {
       var files = el("ul", { class: "msg-files" });
