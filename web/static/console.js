@@ -777,6 +777,44 @@
     $('[data-testid="assignee"]').textContent = c.assignee ? c.assignee.name : t("Unassigned");
     $('[data-testid="team"]').textContent = c.team ? (c.team.title || c.team.name) : "—";
     renderSlaBadge(badge, c.sla);
+    if (c.contact) this.showContact(c.contact);
+  };
+
+  // A merge or unmerge can give this conversation another customer, or change its customer's
+  // fields: the name in the header and the identities follow (contactChanged has the card reload).
+  ConversationPage.prototype.showContact = function (contact) {
+    var name = contactName(contact);
+    this.contactName = name;
+    $('[data-testid="conversation-contact"]').textContent = name;
+    var heading = $('[data-testid="customer-name"]');
+    if (heading) heading.textContent = name;
+    if (Array.isArray(contact.identities)) this.showIdentities(contact.identities);
+  };
+
+  ConversationPage.prototype.showIdentities = function (identities) {
+    var list = $('[data-testid="identities"]');
+    if (!list) return;
+    list.textContent = "";
+    identities.forEach(function (i) {
+      var item = el("li");
+      item.appendChild(icon("channel-" + i.channel));
+      var text = el("span", { class: "identity-text" });
+      text.appendChild(el("span", { class: "identity" }, i.display || i.external_id));
+      text.appendChild(document.createTextNode(" "));
+      text.appendChild(el("span", { class: "muted" }, i.inbox));
+      item.appendChild(text);
+      list.appendChild(item);
+    });
+  };
+
+  ConversationPage.prototype.contactChanged = function (data) {
+    var mine = (data.conversations || []).some(function (c) { return c.id === this.id; }, this);
+    if (!mine) return;
+    var self = this;
+    // The re-read carries the contact with its identities; the card reloads whatever changed.
+    this.resync().then(function () {
+      document.dispatchEvent(new CustomEvent("lines:contact", { detail: { contact_id: self.conversation.contact.id } }));
+    });
   };
 
   ConversationPage.prototype.resync = function () {
@@ -937,6 +975,8 @@
       this.update(data);
     } else if (type === "sla.recomputed") {
       this.resync();
+    } else if (type === "contact.merged" || type === "contact.unmerged") {
+      this.contactChanged(data);
     } else if (isSlaEvent(type)) {
       if (data.conversation_id !== this.id) return;
       this.conversation.sla = data.sla || null;
