@@ -16,7 +16,7 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from lines.console.db import SessionMaker
@@ -89,6 +89,11 @@ class Recompute(Periodic):
 
     async def _claim(self) -> tuple[int, int] | None:
         now = self._service.clock()
+        # A read first: most ticks find nothing to do, and should not take a write lock for it.
+        async with self._sessions() as session:
+            pending = await session.scalar(select(SlaPolicyDocument.recompute_version).where(SlaPolicyDocument.id == 1))
+        if pending is None:
+            return None
         async with self._sessions() as session, session.begin():
             result = await session.execute(
                 update(SlaPolicyDocument)
