@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Out, Query, Route
@@ -17,10 +17,14 @@ from lines.sla.policies import CalendarDoc, Policy, PolicyDocument, PolicySet, p
 
 
 class PoliciesBody(Body):
-    """The whole document: calendars and policies, in matching order (see docs/sla.md)."""
+    """The whole document: calendars and policies, in matching order (see docs/sla.md).
 
-    calendars: list[dict[str, Any]]
-    policies: list[dict[str, Any]]
+    Taken as it comes and checked as a whole by `PolicyDocument`, so that every problem, a missing
+    or unknown key included, is named by its JSON pointer."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    calendars: list[dict[str, Any]] | Any = Field(default=None, description="calendar objects")
+    policies: list[dict[str, Any]] | Any = Field(default=None, description="policy objects, first match wins")
 
 
 class PoliciesOut(Out):
@@ -67,7 +71,7 @@ async def put_policies(call: Call) -> dict[str, Any]:
     _require_lead(call)
     body = call.body(PoliciesBody)
     try:
-        policies = PolicySet.of(PolicyDocument.model_validate(body.model_dump()))
+        policies = PolicySet.of(PolicyDocument.model_validate(body.model_dump(exclude_unset=True)))
     except ValidationError as err:
         raise ApiError(422, "validation_error", pointer_errors(err)) from err
     version = await call.app[sla_key].save_policies(policies, call.ctx.scope.operator_id)

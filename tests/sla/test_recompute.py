@@ -98,6 +98,9 @@ async def test_a_bad_document_is_refused_with_a_json_pointer_and_nothing_changes
     twice = copy.deepcopy(QUICKER)
     twice["policies"].append(dict(twice["policies"][0]))
     cases.append((twice, "/policies/1/id: 'quicker' is already the id of another policy"))
+    cases.append(({"policies": []}, "/calendars: Field required"))
+    cases.append(({**QUICKER, "holidays": "RU"}, "/holidays: Extra inputs are not permitted"))
+    cases.append(({**QUICKER, "calendars": "24x7"}, "/calendars: Input should be a valid list"))
     for document, expected in cases:
         response = await client.put("/api/v1/sla/policies", json=document, headers=headers)
         body = await response.json()
