@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, final
@@ -27,6 +27,8 @@ class ChannelFeature(enum.IntFlag):
     READ_RECEIPTS = enum.auto()
     BLOCK_SENDER = enum.auto()
     """Operators get a block/unblock button for the sender (a chat bot's spammer, say)."""
+    SIGNATURE = enum.auto()
+    """The adapter places `OutboundMessage.extra["signature"]` itself (email: under `-- `)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,10 @@ class BaseChannel(abc.ABC):
             raise PermanentDeliveryError(
                 f"message for {message.channel}/{message.inbox} given to {self.kind}/{self.name}"
             )
+        signature = message.extra.get("signature")
+        if signature and not self.features & ChannelFeature.SIGNATURE:
+            # Plain text below the reply; the adapter escapes it with the rest of the text.
+            message = replace(message, text=f"{message.text}\n\n{signature}")
         if message.attachments and not self.features & ChannelFeature.ATTACHMENTS:
             raise PermanentDeliveryError(f"{self.kind} cannot send attachments")
         if self.max_text_length is not None and len(message.text) > self.max_text_length:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from lines.console.access import Scope
 from lines.console.events import Audience, Events
 from lines.console.inbox import channel_key, clean_text, load_conversation, load_message
+from lines.console.keys import ReplySignature
 from lines.console.models import (
     AuthorKind,
     Conversation,
@@ -72,8 +73,13 @@ async def do_reply(
     text: str,
     private: bool,
     wake_outbox: Callable[[], None],
+    signature: ReplySignature | None = None,
 ) -> dict[str, Any]:
-    """A public reply (through the outbox to the customer's channel) or a private note."""
+    """A public reply (through the outbox to the customer's channel) or a private note.
+
+    A public reply keeps the signature it gets in `messages.extra["signature"]`, rendered now, so
+    retries send the same text and the operator sees what went out; the channel adds it
+    (`BaseChannel.deliver`, or the email adapter under its `-- ` line). Notes never get one."""
     text = clean_text(text.strip(), MAX_REPLY_CHARS + 1)
     if not text:
         raise ActionError(422, "empty_text", "text must not be empty")
@@ -82,6 +88,7 @@ async def do_reply(
     conversation = await visible_conversation(session, scope, conversation_id)
     operator = await session.get(Operator, scope.operator_id)
     assert operator is not None
+    signed = await signature(session, conversation, operator.id) if signature and not private else ""
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -93,6 +100,7 @@ async def do_reply(
         text=text,
         delivery_status=DeliveryStatus.SENT if private else DeliveryStatus.QUEUED,
         created_at=now,
+        extra={"signature": signed} if signed else {},
     )
     session.add(message)
     await session.flush()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeAlias
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lines.console.bus import EventBus
 from lines.console.channel_state import ChannelStateStore
@@ -15,6 +16,7 @@ from lines.console.history import CustomerHistory
 from lines.console.inbox import Inbox
 from lines.console.leadership import Leadership
 from lines.console.metrics import Metrics
+from lines.console.models import Conversation
 from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import RateLimiter
 from lines.console.settings import Settings
@@ -39,3 +41,8 @@ outbox_key = web.AppKey("outbox", OutboxWorker)
 snooze_key = web.AppKey("snooze", SnoozeWaker)
 channel_state_key = web.AppKey("channel_state", ChannelStateStore)
 channels_key = web.AppKey("channels", dict[tuple[str, str], "BaseChannel"])
+ReplySignature: TypeAlias = Callable[[AsyncSession, Conversation, int], Awaitable[str]]
+"""The signature to add to operator `int`'s public reply in a conversation, as plain text ("" for
+none): `console/customers/signatures.py`."""
+reply_signature_key = web.AppKey("reply_signature", ReplySignature)
+"""Set by the customer part: the signature added to an operator's reply (absent: none)."""

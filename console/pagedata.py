@@ -28,6 +28,8 @@ from lines.console.models import (
 VIEWS = ("mine", "unassigned", "team", "all")
 STATUSES = ("open", "pending", "snoozed", "resolved")
 STATUS_FILTERS = (*STATUSES, "any")
+SORTS = ("recent", "sla")
+SLA_FILTERS = ("any", "warning", "breached")
 LIST_LIMIT = 100  # the API's page size limit, so a live re-fetch sees the same rows
 PREVIEW_CHARS = 160
 _SPACE = re.compile(r"\s+")
@@ -35,6 +37,10 @@ _SPACE = re.compile(r"\s+")
 
 def status_filter(status: str) -> ColumnElement[bool]:
     return Conversation.status == status if status in STATUSES else true()
+
+
+def sla_filter(sla_state: str) -> ColumnElement[bool]:
+    return Conversation.sla_state == sla_state if sla_state in SLA_FILTERS[1:] else true()
 
 
 def preview(text: str) -> str:
@@ -50,25 +56,40 @@ class Row:
     last_direction: str | None
 
 
-async def counts(session: AsyncSession, scope: Scope, status: str) -> dict[str, int]:
-    """How many visible conversations each view holds under the status filter, in one query."""
+async def counts(session: AsyncSession, scope: Scope, status: str, sla_state: str = "any") -> dict[str, int]:
+    """How many visible conversations each view holds under the status and SLA filters, in one query."""
     columns = [func.coalesce(func.sum(case((view_filter(scope, v), 1), else_=0)), 0) for v in VIEWS]
-    row = (await session.execute(select(*columns).where(scope.conversation_filter(), status_filter(status)))).one()
+    where = (scope.conversation_filter(), status_filter(status), sla_filter(sla_state))
+    row = (await session.execute(select(*columns).where(*where))).one()
     return {view: int(value) for view, value in zip(VIEWS, row, strict=True)}
 
 
-async def inbox_rows(session: AsyncSession, scope: Scope, view: str, status: str) -> list[Row]:
+async def inbox_rows(
+    session: AsyncSession, scope: Scope, view: str, status: str, sort: str = "recent", sla_state: str = "any"
+) -> list[Row]:
+    """The inbox list: newest activity first, or with `sort="sla"` the nearest SLA deadline first
+    (conversations without one last), the same orders as the API's `sort`."""
+    order = (
+        (Conversation.sla_due_at.is_(None), Conversation.sla_due_at.asc(), Conversation.id.asc())
+        if sort == "sla"
+        else (Conversation.last_message_at.desc(), Conversation.id.desc())
+    )
     conversations = list(
         (
             await session.scalars(
                 select(Conversation)
-                .where(scope.conversation_filter(), view_filter(scope, view), status_filter(status))
+                .where(
+                    scope.conversation_filter(),
+                    view_filter(scope, view),
+                    status_filter(status),
+                    sla_filter(sla_state),
+                )
                 .options(
                     selectinload(Conversation.contact),
                     selectinload(Conversation.assignee),
                     selectinload(Conversation.team),
                 )
-                .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+                .order_by(*order)
                 .limit(LIST_LIMIT)
             )
         ).all()

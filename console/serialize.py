@@ -74,6 +74,7 @@ def message_dict(message: Message) -> dict[str, Any]:
         "attachments": [attachment_dict(a) for a in message.attachments],
         "created_at": iso(message.created_at),
         "edited_at": iso(message.edited_at),
+        "signature": (message.extra or {}).get("signature") or None,
     }
 
 

@@ -252,6 +252,9 @@ class CustomersSettings(_Section):
     auto_ack: dict[Literal["webchat", "telegram", "sms"], Annotated[str, Field(max_length=2000)]] = {}
     follow_up_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
     rollup_sweep_seconds: Annotated[float, Field(gt=0, le=86400)] = 300
+    signature_channels: list[Literal["webchat", "telegram", "sms"]] = []
+    """Chat channel kinds whose operator replies get the operator's (else the team's) signature;
+    email replies always get it."""
 
 
 class Settings(_Section):

@@ -26,7 +26,7 @@ from lines.console.actions import ActionError, do_mark_read, do_set_presence, vi
 from lines.console.i18n import LANG_COOKIE, LOCALES, N_, Translations, choose_locale, install
 from lines.console.identities import IdentityState, conversation_identity
 from lines.console.inline_images import has_inline_images, render_html
-from lines.console.keys import channels_key, events_key, sessions_key, settings_key
+from lines.console.keys import channels_key, events_key, reply_signature_key, sessions_key, settings_key
 from lines.console.models import Presence
 from lines.console.serialize import conversation_dict, identity_dict
 
@@ -243,13 +243,17 @@ async def inbox(request: web.Request) -> web.Response:
     ctx = await signed_in(request)
     view = _choice(request.query.get("view"), pagedata.VIEWS, "all")
     status = _choice(request.query.get("status"), pagedata.STATUS_FILTERS, "open")
+    sort = _choice(request.query.get("sort"), pagedata.SORTS, "recent")
+    sla_state = _choice(request.query.get("sla_state"), pagedata.SLA_FILTERS, "any")
     async with request.app[sessions_key]() as session:
-        counts = await pagedata.counts(session, ctx.scope, status)
-        rows = await pagedata.inbox_rows(session, ctx.scope, view, status)
+        counts = await pagedata.counts(session, ctx.scope, status, sla_state)
+        rows = await pagedata.inbox_rows(session, ctx.scope, view, status, sort, sla_state)
     data = {
         "page": "inbox",
         "view": view,
         "status": status,
+        "sort": sort,
+        "sla_state": sla_state,
         "teams": sorted(ctx.scope.team_ids),
         "conversations": [conversation_dict(r.conversation, r.unread) for r in rows],
     }
@@ -258,10 +262,14 @@ async def inbox(request: web.Request) -> web.Response:
         data=data,
         view=view,
         status=status,
+        sort=sort,
+        sla_state=sla_state,
         counts=counts,
         rows=rows,
         views=pagedata.VIEWS,
         statuses=pagedata.STATUS_FILTERS,
+        sorts=pagedata.SORTS,
+        sla_filters=pagedata.SLA_FILTERS,
     )
 
 
@@ -271,8 +279,9 @@ async def inbox_counts(request: web.Request) -> web.Response:
     if ctx is None:
         return web.json_response({"error": {"code": "unauthorized", "message": "sign in first"}}, status=401)
     status = _choice(request.query.get("status"), pagedata.STATUS_FILTERS, "open")
+    sla_state = _choice(request.query.get("sla_state"), pagedata.SLA_FILTERS, "any")
     async with request.app[sessions_key]() as session:
-        counts = await pagedata.counts(session, ctx.scope, status)
+        counts = await pagedata.counts(session, ctx.scope, status, sla_state)
     return web.json_response(counts, headers={"Cache-Control": "no-store"})
 
 
@@ -291,6 +300,9 @@ async def conversation(request: web.Request) -> web.Response:
         await do_mark_read(session, ctx.scope, found.id)
         data = await pagedata.conversation_page(session, ctx.scope, found)
         sender = await conversation_identity(session, found)
+        # What a public reply from this operator gets added, shown under the reply box.
+        sign = request.app.get(reply_signature_key)
+        reply_signature = await sign(session, data.conversation, ctx.operator.id) if sign else ""
     channel = request.app[channels_key].get((found.channel, found.inbox))
     blockable = sender is not None and channel is not None and bool(channel.features & ChannelFeature.BLOCK_SENDER)
     script = {
@@ -313,6 +325,7 @@ async def conversation(request: web.Request) -> web.Response:
         source=pagedata.source_items(data.conversation.source or {}),
         blockable=blockable,
         sender_blocked=sender is not None and sender.state == IdentityState.BLOCKED,
+        reply_signature=reply_signature,
     )
 
 

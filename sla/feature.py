@@ -14,8 +14,9 @@ from lines.console.api.routing import add_routes, routes_key
 from lines.console.keys import events_key, sessions_key, settings_key
 from lines.routing.feature import router_key
 from lines.sla.hours import SlaHours
-from lines.sla.keys import sla_key, sla_timers_key
+from lines.sla.keys import sla_key, sla_recompute_key, sla_timers_key
 from lines.sla.page import sla_page
+from lines.sla.recompute import Recompute
 from lines.sla.service import SlaService
 from lines.sla.timers import CONCURRENCY, RedisTimers, TimerLoop
 
@@ -44,10 +45,14 @@ async def _sla_ctx(app: web.Application) -> AsyncIterator[None]:
     app[hours_key] = hours
     app[router_key].is_open = hours.team_is_open
     app[sla_timers_key] = loop
+    recompute = Recompute(service, app[sessions_key], app[events_key], settings.sla.timer_tick_seconds)
+    app[sla_recompute_key] = recompute
     await loop.start()
+    await recompute.start()
     try:
         yield
     finally:
+        await recompute.stop()
         await loop.stop()
         if redis is not None:
             await redis.aclose()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from lines.sla.recompute import Recompute
 from lines.sla.service import SlaService
 from lines.sla.timers import TimerLoop
 
 sla_key = web.AppKey("sla", SlaService)
 sla_timers_key = web.AppKey("sla_timers", TimerLoop)
+sla_recompute_key = web.AppKey("sla_recompute", Recompute)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lines.console.models import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -21,6 +21,14 @@ class SlaPolicyDocument(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The recompute marker, written in the same transaction as a new document: the version whose
+    # deadlines are still being recomputed (null when done), how far (conversation id), and which
+    # worker holds it until when (sla/recompute.py).
+    recompute_version: Mapped[int | None] = mapped_column(Integer)
+    recompute_cursor: Mapped[int] = mapped_column(BigId, default=0, server_default=text("0"))
+    recompute_owner: Mapped[str | None] = mapped_column(String(32))
+    recompute_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recomputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ConversationSla(Base):

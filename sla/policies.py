@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lines.sla.calendar import Calendar, CalendarError
 
@@ -87,20 +87,47 @@ class PolicyDocument(_Doc):
     @model_validator(mode="after")
     def _consistent(self) -> PolicyDocument:
         calendar_ids = [c.id for c in self.calendars]
-        if len(set(calendar_ids)) != len(calendar_ids):
-            raise ValueError("calendars: ids must be unique")
+        for i, calendar in enumerate(self.calendars):
+            if calendar_ids.index(calendar.id) != i:
+                raise PointedError(f"/calendars/{i}/id", f"{calendar.id!r} is already the id of another calendar")
         policy_ids = [p.id for p in self.policies]
-        if len(set(policy_ids)) != len(policy_ids):
-            raise ValueError("policies: ids must be unique")
-        for calendar in self.calendars:
+        for i, policy in enumerate(self.policies):
+            if policy_ids.index(policy.id) != i:
+                raise PointedError(f"/policies/{i}/id", f"{policy.id!r} is already the id of another policy")
+        for i, calendar in enumerate(self.calendars):
             try:
                 calendar.build()
             except CalendarError as err:
-                raise ValueError(f"calendar {calendar.id!r}: {err}") from err
-        for policy in self.policies:
+                raise PointedError(f"/calendars/{i}", f"calendar {calendar.id!r}: {err}") from err
+        for i, policy in enumerate(self.policies):
             if policy.calendar not in calendar_ids:
-                raise ValueError(f"policy {policy.id!r}: unknown calendar {policy.calendar!r}")
+                raise PointedError(f"/policies/{i}/calendar", f"unknown calendar {policy.calendar!r}")
         return self
+
+
+class PointedError(ValueError):
+    """A problem of the document as a whole, located by a JSON pointer (RFC 6901)."""
+
+    def __init__(self, pointer: str, message: str) -> None:
+        super().__init__(message)
+        self.pointer = pointer
+
+
+def _escape(part: object) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def pointer_errors(err: ValidationError) -> str:
+    """`/policies/0/calendar: unknown calendar 'mars'; /calendars/1/timezone: ...` for the API."""
+    parts = []
+    for problem in err.errors(include_url=False):
+        pointer = "".join(f"/{_escape(p)}" for p in problem["loc"])
+        message = problem["msg"]
+        cause = (problem.get("ctx") or {}).get("error")
+        if isinstance(cause, PointedError):
+            pointer, message = pointer + cause.pointer, str(cause)
+        parts.append(f"{pointer or '/'}: {message}")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ class Outcome:
     next_fire_at: datetime | None = None
     fired: list[dict[str, Any]] = field(default_factory=list)
     requeue: list[dict[str, Any]] = field(default_factory=list)
+    changed: bool = False
+    """`sla_state` or `sla_due_at` of the conversation differ from before the update."""
 
 
 class SlaService:
@@ -95,8 +97,17 @@ class SlaService:
         await self.load_policies()
         return True
 
+    @property
+    def version(self) -> int:
+        """The version of the document this process matches conversations with."""
+        return self._version
+
     async def save_policies(self, policies: PolicySet, operator_id: int | None) -> int:
-        """Store a validated document and recompute every open conversation; returns how many."""
+        """Store a validated document and, in the same transaction, the marker that makes the
+        recompute job (`sla/recompute.py`) re-match every open conversation; returns the version.
+
+        A document saved while an earlier recompute runs restarts it from the first conversation.
+        """
         async with self._sessions() as session, session.begin():
             row = await session.get(SlaPolicyDocument, 1, with_for_update=True)
             document = policies.document.model_dump(mode="json", exclude_none=True)
@@ -108,24 +119,42 @@ class SlaService:
                 row.version += 1
             row.updated_by = operator_id
             row.updated_at = self.clock()
+            row.recompute_version = row.version
+            row.recompute_cursor = 0
+            row.recompute_owner = None
+            row.recompute_lease_until = None
             version = row.version
         self.policies = policies
         self._version = version
-        return await self.recompute_all()
+        return version
 
-    async def recompute_all(self) -> int:
-        """Re-match and recompute every conversation that is not resolved."""
+    async def recompute_batch(self, after_id: int, limit: int) -> list[int]:
+        """Re-match and recompute the next `limit` unresolved conversations with ids above
+        `after_id`, quietly; returns their ids (fewer than `limit`: that was the last batch).
+        Idempotent: recomputing a conversation twice under one document gives the same deadlines."""
         async with self._sessions() as session:
             ids = list(
                 (
                     await session.scalars(
-                        select(Conversation.id).where(Conversation.status != Status.RESOLVED).order_by(Conversation.id)
+                        select(Conversation.id)
+                        .where(Conversation.status != Status.RESOLVED, Conversation.id > after_id)
+                        .order_by(Conversation.id)
+                        .limit(limit)
                     )
                 ).all()
             )
         for conversation_id in ids:
-            await self.update(conversation_id, rematch=True)
-        return len(ids)
+            await self.update(conversation_id, rematch=True, quiet=True)
+        return ids
+
+    async def recompute_all(self, batch: int = 500) -> int:
+        """Every unresolved conversation at once (tests, tools); the app uses the recompute job."""
+        total, last = 0, 0
+        while ids := await self.recompute_batch(last, batch):
+            total, last = total + len(ids), ids[-1]
+            if len(ids) < batch:
+                break
+        return total
 
     async def handle(self, job: dict[str, Any]) -> None:
         """The change processor: `inbound`, `reply`, `status`, `assigned`."""
@@ -148,15 +177,19 @@ class SlaService:
         reply_message_id: int | None = None,
         author: str | None = None,
         rematch: bool = False,
+        quiet: bool = False,
     ) -> Outcome | None:
-        """Bring one conversation's clocks up to date, fire what is due, then announce it."""
+        """Bring one conversation's clocks up to date, fire what is due, then announce it.
+
+        `quiet` skips the `sla.updated` event (a bulk recompute announces itself once at the end);
+        warnings and breaches are announced regardless."""
         assert self.policies is not None, "load_policies() first"
         async with self._sessions() as session, session.begin():
             outcome = await self._update(
                 session, conversation_id, inbound_message_id, reply_message_id, author, rematch
             )
         if outcome is not None:
-            await self._announce(outcome)
+            await self._announce(outcome, quiet)
             if self.scheduler is not None:
                 await self.scheduler(conversation_id, outcome.next_fire_at)
         return outcome
@@ -177,6 +210,7 @@ class SlaService:
         )
         if conversation is None:
             return None
+        before = (conversation.sla_state, conversation.sla_due_at)
         now = self.clock()
         record = await session.get(ConversationSla, conversation_id)
         policy: Policy | None
@@ -199,6 +233,7 @@ class SlaService:
         if policy is None:
             record.deadlines, record.state, record.next_fire_at = {}, "ok", None
             conversation.sla_due_at, conversation.sla_state = None, None
+            outcome.changed = before != (None, None)
             return outcome
         calendar = policies.calendar(policy)
         clocks = _copy(record.clocks)
@@ -225,6 +260,7 @@ class SlaService:
         conversation.sla_due_at = derived.due_at
         outcome.state, outcome.due_at, outcome.next_fire_at = derived.state, derived.due_at, derived.next_fire_at
         outcome.team_id, outcome.assignee_id = conversation.team_id, conversation.assignee_id
+        outcome.changed = before != (derived.state, derived.due_at)
         return outcome
 
     async def _escalate(
@@ -255,11 +291,16 @@ class SlaService:
                 outcome.requeue.append(job)
         return sorted(notify)
 
-    async def _announce(self, outcome: Outcome) -> None:
+    async def _announce(self, outcome: Outcome, quiet: bool = False) -> None:
         audience = Audience(team_id=outcome.team_id, assignee_id=outcome.assignee_id)
-        sla = {"state": outcome.state, "due_at": outcome.due_at.isoformat() if outcome.due_at else None}
-        # No event for quiet recomputes: the conversation's own events carry `sla`, and consoles tick
-        # countdowns themselves; what changes by time alone is announced here.
+        sla: dict[str, Any] | None = None
+        if outcome.state is not None:
+            sla = {"state": outcome.state, "due_at": outcome.due_at.isoformat() if outcome.due_at else None}
+        # The conversation's own events are published before this part has run on the change, so
+        # a new deadline (or a met one) follows as `sla.updated`; consoles tick countdowns themselves.
+        if outcome.changed and not outcome.fired and not quiet:
+            data = {"conversation_id": outcome.conversation_id, "policy_id": outcome.policy_id, "sla": sla}
+            await self._events.send("sla.updated", data, audience)
         for fired in outcome.fired:
             notify = fired.pop("notify")
             data = {"conversation_id": outcome.conversation_id, "policy_id": outcome.policy_id, **fired, "sla": sla}

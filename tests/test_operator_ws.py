@@ -140,6 +140,7 @@ async def test_events_stop_after_the_conversation_moves_to_another_team(client: 
     ws = await connect(client, "anna")
     conversation = await customer_writes(client, "demo", "v1")
     await frame(ws, "message.created")
+    await frame(ws, "sla.updated")  # its first deadline, while still in anna's team
     moved = await client.post(
         f"/api/v1/conversations/{conversation}/assign",
         json={"team": "sales"},

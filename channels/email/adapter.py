@@ -45,7 +45,7 @@ from lines.channels.email.parse import (
 )
 from lines.console.periodic import stop_task
 from lines.console.settings import EmailMailbox
-from lines.console.templating import render
+from lines.console.templating import placeholders, render
 
 log = logging.getLogger(__name__)
 FETCH_BATCH = 25
@@ -57,6 +57,21 @@ AutoAck = Callable[[int, str], Awaitable[None]]
 def external_id(message_id: str) -> str:
     """A Message-ID as the store keeps it (ids longer than the column are hashed)."""
     return message_id if len(message_id) <= MAX_ID else "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+
+
+def compose_signature(mailbox: str, personal: str, values: dict[str, object]) -> str:
+    """The block under `-- `: the operator's (or team's) signature, then the mailbox's `signature`.
+
+    A mailbox signature that contains `{{signature}}` lays the block out itself (the personal one
+    goes where it says); otherwise the personal one comes first and the mailbox's (the company
+    footer) below it. Either may be empty.
+    """
+    if not mailbox.strip():
+        return personal.strip()
+    rendered = render(mailbox, {**values, "signature": personal}).strip()
+    if "signature" in placeholders(mailbox):
+        return rendered
+    return "\n\n".join(part for part in (personal.strip(), rendered) if part)
 
 
 def _fetched(lines: list[Any]) -> list[tuple[int, bytes]]:
@@ -73,7 +88,13 @@ def _fetched(lines: list[Any]) -> list[tuple[int, bytes]]:
 
 class EmailChannel(BaseChannel):
     kind = "email"
-    features = ChannelFeature.ATTACHMENTS | ChannelFeature.RICH_TEXT | ChannelFeature.SUBJECT | ChannelFeature.THREADS
+    features = (
+        ChannelFeature.ATTACHMENTS
+        | ChannelFeature.RICH_TEXT
+        | ChannelFeature.SUBJECT
+        | ChannelFeature.THREADS
+        | ChannelFeature.SIGNATURE
+    )
 
     def __init__(self, mailbox: EmailMailbox, context: ChannelContext, auto_ack: AutoAck | None = None) -> None:
         super().__init__(mailbox.name)
@@ -421,7 +442,7 @@ class EmailChannel(BaseChannel):
             "conversation.number": message.conversation_id,
             "contact.name": message.recipient.display,
         }
-        signature = render(box.signature, values).strip() if box.signature else ""
+        signature = compose_signature(box.signature, str(message.extra.get("signature") or ""), values)
         subject = message.subject or box.default_subject
         if not SUBJECT_TAG.search(subject):
             subject = f"{subject} [#{message.conversation_id}]"

@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from lines.console.actions import visible_conversation
 from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Id, Out, Query, Route
-from lines.console.customers import canned, contacts
+from lines.console.customers import canned, contacts, merge_events
 from lines.console.customers.contacts import ContactError
 from lines.console.customers.followups import do_add_follow_up, do_finish_follow_up, follow_up_dict, list_follow_ups
 from lines.console.customers.models import AttributeDefinition, CannedResponse, ContactNote, Signature, Survey
 from lines.console.customers.surveys import survey_dict
-from lines.console.keys import sessions_key
+from lines.console.keys import events_key, sessions_key
 from lines.console.models import Team, utcnow
 
 ATTRIBUTE_KEY = r"^[a-z][a-z0-9_]{0,63}$"
@@ -254,6 +254,7 @@ async def merge_contact(call: Call) -> dict[str, Any]:
         try:
             async with session.begin():
                 merge = await contacts.do_merge(session, scope, call.ids["id"], body.other_id)
+            await merge_events.announce(session, call.app[events_key], merge, undone=False)
             return {"merge": contacts.merge_dict(merge), "contact": await contacts.card(session, scope, merge.kept_id)}
         except ContactError as err:
             raise _refuse(err) from err
@@ -270,6 +271,7 @@ async def unmerge_contact(call: Call) -> dict[str, Any]:
                 if merge is None or merge.kept_id != call.ids["id"]:
                     raise ContactError(404, "not_found", f"merge {body.merge_id} not found on this contact")
                 merge = await contacts.do_unmerge(session, scope, body.merge_id)
+            await merge_events.announce(session, call.app[events_key], merge, undone=True)
             return {"merge": contacts.merge_dict(merge), "contact": await contacts.card(session, scope, merge.kept_id)}
         except ContactError as err:
             raise _refuse(err) from err

@@ -20,7 +20,7 @@ from lines.console.actions import do_assign, do_mark_read, do_reply, do_set_stat
 from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Id, Query, Route
 from lines.console.api.schemas import ConversationDetail, ConversationList, ConversationOut, MessageOut, OkOut
-from lines.console.keys import events_key, outbox_key, sessions_key
+from lines.console.keys import events_key, outbox_key, reply_signature_key, sessions_key
 from lines.console.models import Contact, Conversation, ConversationRead, Message, Status
 from lines.console.serialize import contact_dict, conversation_brief, conversation_dict, message_dict
 from lines.console.users import TEAM
@@ -221,6 +221,7 @@ async def reply(call: Call) -> dict[str, Any]:
             body.text,
             body.private,
             call.app[outbox_key].notify,
+            call.app.get(reply_signature_key),
         )
 
 

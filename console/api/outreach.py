@@ -20,7 +20,14 @@ from lines.console.api.routing import Body, Call, Route
 from lines.console.api.schemas import ConversationOut, MessageOut, Out
 from lines.console.events import Audience
 from lines.console.inbox import clean_text, load_conversation, resolve_contact
-from lines.console.keys import channels_key, events_key, outbox_key, sessions_key, settings_key
+from lines.console.keys import (
+    channels_key,
+    events_key,
+    outbox_key,
+    reply_signature_key,
+    sessions_key,
+    settings_key,
+)
 from lines.console.models import Conversation, Status, Team
 from lines.console.serialize import conversation_dict
 
@@ -77,7 +84,16 @@ async def start_conversation(call: Call) -> dict[str, Any]:
         created = await load_conversation(session, conversation_id)
         assert created is not None
         await events.send("conversation.created", conversation_dict(created), Audience.of(created))
-        message = await do_reply(session, events, scope, conversation_id, body.text, False, app[outbox_key].notify)
+        message = await do_reply(
+            session,
+            events,
+            scope,
+            conversation_id,
+            body.text,
+            False,
+            app[outbox_key].notify,
+            app.get(reply_signature_key),
+        )
         fresh = await load_conversation(session, conversation_id)
         assert fresh is not None
     await events.change(

@@ -114,6 +114,8 @@ class MessageOut(Out):
     attachments: list[AttachmentOut]
     created_at: datetime | None
     edited_at: datetime | None = None
+    signature: str | None = None
+    """The signature that went out with this reply, below `text` (docs/customers.md)."""
 
 
 Status = Literal["open", "pending", "snoozed", "resolved"]

@@ -5,27 +5,34 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Out, Query, Route, describe
+from lines.console.api.routing import Body, Call, Out, Query, Route
 from lines.console.keys import sessions_key
 from lines.sla import report
 from lines.sla.keys import sla_key
-from lines.sla.policies import CalendarDoc, Policy, PolicyDocument, PolicySet
+from lines.sla.models import SlaPolicyDocument
+from lines.sla.policies import CalendarDoc, Policy, PolicyDocument, PolicySet, pointer_errors
 
 
 class PoliciesBody(Body):
-    """The whole document: calendars and policies, in matching order (see docs/sla.md)."""
+    """The whole document: calendars and policies, in matching order (see docs/sla.md).
 
-    calendars: list[dict[str, Any]]
-    policies: list[dict[str, Any]]
+    Taken as it comes and checked as a whole by `PolicyDocument`, so that every problem, a missing
+    or unknown key included, is named by its JSON pointer."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    calendars: list[dict[str, Any]] | Any = Field(default=None, description="calendar objects")
+    policies: list[dict[str, Any]] | Any = Field(default=None, description="policy objects, first match wins")
 
 
 class PoliciesOut(Out):
     calendars: list[CalendarDoc]
     policies: list[Policy]
-    recomputed: int | None = None
+    version: int
+    recomputing: bool
+    """True while open conversations' deadlines are still being recomputed under this version."""
 
 
 class ReportQuery(Query):
@@ -48,21 +55,28 @@ def _require_lead(call: Call) -> None:
 async def get_policies(call: Call) -> dict[str, Any]:
     """The SLA calendars and policies in force."""
     _require_lead(call)
-    policies = call.app[sla_key].policies
-    assert policies is not None
-    return policies.document.model_dump(mode="json", exclude_none=True)
+    async with call.app[sessions_key]() as session:
+        row = await session.get(SlaPolicyDocument, 1)
+    if row is None:  # seeded at start; only a concurrent reset could get here
+        raise ApiError(404, "not_found", "no SLA policy document stored")
+    document = PolicySet.parse(row.document).document.model_dump(mode="json", exclude_none=True)
+    return {**document, "version": row.version, "recomputing": row.recompute_version is not None}
 
 
 async def put_policies(call: Call) -> dict[str, Any]:
-    """Replace the document; every open conversation's deadlines are recomputed under it."""
+    """Replace the document. Answers 202 at once with `recomputing: true`: every open conversation's
+    deadlines are recomputed under it in the background (`sla.recomputed` event when done; `GET`
+    shows `recomputing` until then). An invalid document is a 422 naming the JSON pointer of the
+    problem, and nothing is stored."""
     _require_lead(call)
     body = call.body(PoliciesBody)
     try:
-        policies = PolicySet.of(PolicyDocument.model_validate(body.model_dump()))
+        policies = PolicySet.of(PolicyDocument.model_validate(body.model_dump(exclude_unset=True)))
     except ValidationError as err:
-        raise ApiError(422, "validation_error", describe(err)) from err
-    recomputed = await call.app[sla_key].save_policies(policies, call.ctx.scope.operator_id)
-    return {**policies.document.model_dump(mode="json", exclude_none=True), "recomputed": recomputed}
+        raise ApiError(422, "validation_error", pointer_errors(err)) from err
+    version = await call.app[sla_key].save_policies(policies, call.ctx.scope.operator_id)
+    document = policies.document.model_dump(mode="json", exclude_none=True)
+    return {**document, "version": version, "recomputing": True}
 
 
 async def sla_report(call: Call) -> dict[str, Any]:
@@ -103,9 +117,10 @@ ROUTES = [
         "PUT",
         "/api/v1/sla/policies",
         put_policies,
-        "Replace SLA calendars and policies; recomputes open conversations (leads)",
+        "Replace SLA calendars and policies; open conversations are recomputed in the background (leads)",
         PoliciesOut,
         body=PoliciesBody,
+        status=202,
         errors=(403,),
         tag="sla",
     ),

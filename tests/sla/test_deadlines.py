@@ -284,6 +284,7 @@ async def test_changing_policies_recomputes_open_conversations(harness: Harness)
     await harness.start(document(first_response_seconds=100))
     conversation_id = await harness.conversation()
     await harness.service.save_policies(PolicySet.parse(document(first_response_seconds=500)), None)
+    await harness.service.recompute_all()  # in the app, the recompute job (tests/sla/test_recompute.py)
     record = await harness.record(conversation_id)
     assert harness.due(record, "first_response") == FRIDAY_17 + timedelta(seconds=500)
 

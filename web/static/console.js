@@ -288,6 +288,40 @@
     failed: t("Not delivered")
   };
 
+  // The same labels and markup as _sla_badge.html; sla.js ticks the time of badges with a deadline.
+  var SLA_LABELS = {
+    ok: t("SLA on track"),
+    warning: t("SLA deadline close"),
+    breached: t("SLA breached"),
+    paused: t("SLA paused"),
+    met: t("SLA met")
+  };
+
+  // Put the badge for `sla` ({state, due_at} or null) right after `anchor`, replacing one that is there.
+  function renderSlaBadge(anchor, sla) {
+    var parent = anchor.parentNode;
+    var old = parent.querySelector('[data-testid="sla-badge"]');
+    if (!sla || !sla.state) {
+      if (old) old.remove();
+      return;
+    }
+    var label = SLA_LABELS[sla.state] || sla.state;
+    var badge = el("span", {
+      class: "badge sla-badge sla-" + sla.state,
+      "data-testid": "sla-badge",
+      "data-sla-state": sla.state,
+      title: sla.due_at ? label + " \u00b7 " + dated.format(new Date(sla.due_at)) : label
+    }, sla.due_at ? "" : label);
+    if (sla.due_at) badge.setAttribute("data-sla-due", sla.due_at);
+    if (old) parent.replaceChild(badge, old);
+    else anchor.after(badge);
+    if (sla.due_at && window.LinesSla) window.LinesSla.tick();
+  }
+
+  function isSlaEvent(type) {
+    return type === "sla.updated" || type === "sla.warning" || type === "sla.breached";
+  }
+
   function contactName(contact) {
     if (contact && contact.name) return contact.name;
     return fmt(t("Visitor #%(id)s"), { id: contact ? contact.id : "?" });
@@ -297,6 +331,8 @@
   function Inbox() {
     this.view = DATA.view;
     this.status = DATA.status;
+    this.sort = DATA.sort || "recent";
+    this.slaState = DATA.sla_state || "any";
     this.teams = DATA.teams || [];
     this.list = $(".conv-list");
     this.empty = $(".empty");
@@ -304,13 +340,27 @@
     var self = this;
     (DATA.conversations || []).forEach(function (c) { self.known[c.id] = c; });
     this.countsTimer = null;
-    var select = $('[data-testid="status-select"]');
-    if (select) {
-      select.addEventListener("change", function () {
-        location.assign("/?view=" + encodeURIComponent(self.view) + "&status=" + encodeURIComponent(select.value));
-      });
-    }
+    ["status-select", "sort-select", "sla-filter"].forEach(function (id) {
+      var select = $('[data-testid="' + id + '"]');
+      if (select) select.addEventListener("change", function () { self.reload(); });
+    });
   }
+
+  Inbox.prototype.reload = function () {
+    var form = $('[data-testid="status-filter"]');
+    var query = ["view=" + encodeURIComponent(this.view)];
+    $all("select", form).forEach(function (select) {
+      query.push(encodeURIComponent(select.name) + "=" + encodeURIComponent(select.value));
+    });
+    location.assign("/?" + query.join("&"));
+  };
+
+  Inbox.prototype.query = function () {
+    var query = "view=" + encodeURIComponent(this.view) + "&status=" + encodeURIComponent(this.status);
+    if (this.sort !== "recent") query += "&sort=" + encodeURIComponent(this.sort);
+    if (this.slaState !== "any") query += "&sla_state=" + encodeURIComponent(this.slaState);
+    return query;
+  };
 
   Inbox.prototype.row = function (id) {
     return this.list.querySelector('.conv-row[data-id="' + id + '"]');
@@ -318,6 +368,7 @@
 
   Inbox.prototype.matches = function (c) {
     if (this.status !== "any" && c.status !== this.status) return false;
+    if (this.slaState !== "any" && !(c.sla && c.sla.state === this.slaState)) return false;
     if (this.view === "mine") return !!(c.assignee && ME && c.assignee.id === ME.id);
     if (this.view === "unassigned") return !c.assignee;
     if (this.view === "team") return !!(c.team && this.teams.indexOf(c.team.id) >= 0);
@@ -352,6 +403,7 @@
     var status = $('[data-field="status"]', row);
     status.className = "badge status status-" + c.status;
     status.textContent = STATUS_LABELS[c.status] || c.status;
+    renderSlaBadge(status, c.sla);
     var team = $('[data-field="team"]', row);
     team.textContent = "";
     if (c.team) {
@@ -375,14 +427,26 @@
     node.appendChild(document.createTextNode(String(text || "").replace(/\s+/g, " ").trim().slice(0, 160)));
   };
 
+  // The key a row sorts by, ascending: the nearest SLA deadline (none last, then by id), or the
+  // newest activity (inverted by the caller). Server-rendered rows carry the same data attributes.
+  Inbox.prototype.slaKey = function (due, id) {
+    var time = due ? Date.parse(due) : NaN;
+    return [isNaN(time) ? Infinity : time, Number(id)];
+  };
+
   Inbox.prototype.place = function (row, c) {
-    // Newest activity first; a row that moved is re-inserted at its place.
+    // Newest activity first (or nearest SLA deadline first); a row that moved is re-inserted at its place.
     var stamp = c.last_message_at || "";
+    var mine = this.slaKey(c.sla && c.sla.due_at, c.id);
     var rows = $all(".conv-row", this.list);
     var before = null;
     for (var i = 0; i < rows.length; i++) {
       if (rows[i] === row) continue;
-      if ((rows[i].getAttribute("data-last") || "") <= stamp) { before = rows[i]; break; }
+      if (this.sort === "sla") {
+        var badge = rows[i].querySelector("[data-sla-due]");
+        var other = this.slaKey(badge && badge.getAttribute("data-sla-due"), rows[i].getAttribute("data-id"));
+        if (other[0] > mine[0] || (other[0] === mine[0] && other[1] > mine[1])) { before = rows[i]; break; }
+      } else if ((rows[i].getAttribute("data-last") || "") <= stamp) { before = rows[i]; break; }
     }
     if (row.nextElementSibling !== before || row.parentNode !== this.list) this.list.insertBefore(row, before);
   };
@@ -424,7 +488,8 @@
   };
 
   Inbox.prototype.refreshCounts = function () {
-    api("GET", "/inbox/counts?status=" + encodeURIComponent(this.status)).then(function (counts) {
+    var query = "?status=" + encodeURIComponent(this.status) + "&sla_state=" + encodeURIComponent(this.slaState);
+    api("GET", "/inbox/counts" + query).then(function (counts) {
       Object.keys(counts || {}).forEach(function (view) {
         var node = $('[data-count="' + view + '"]');
         if (node) node.textContent = String(counts[view]);
@@ -434,8 +499,7 @@
 
   Inbox.prototype.resync = function () {
     var self = this;
-    var query = "?view=" + encodeURIComponent(this.view) + "&status=" + encodeURIComponent(this.status) + "&limit=100";
-    return api("GET", "/api/v1/conversations" + query).then(function (payload) {
+    return api("GET", "/api/v1/conversations?" + this.query() + "&limit=100").then(function (payload) {
       var items = payload && payload.conversations;
       if (!Array.isArray(items)) return;
       var keep = {};
@@ -464,7 +528,14 @@
       } else {
         this.remove(data.id);
       }
+    } else if (isSlaEvent(type)) {
+      this.slaChanged(data);
+    } else if (type === "sla.recomputed") {
+      this.resync();
     } else if (type === "message.created") {
+      var known = this.known[data.conversation_id];
+      // Kept for a conversation not listed now, so that it has its preview if a filter admits it later.
+      if (known && (data.direction === "in" || data.direction === "out")) known.last_message = data;
       var row = this.row(data.conversation_id);
       if (!row) return;
       if (data.direction === "in" || data.direction === "out") this.setPreview(row, messagePreview(data), data.direction);
@@ -477,6 +548,26 @@
           this.place(row, c);
         }
       }
+    }
+  };
+
+  // A deadline was set, moved, met, or passed a warning point: recolour the row, and add, move or
+  // drop it where the SLA filter or order depends on it. A conversation this page has not seen
+  // yet (a filter it now passes) is fetched whole.
+  Inbox.prototype.slaChanged = function (data) {
+    var self = this;
+    var c = this.known[data.conversation_id];
+    if (c) {
+      c.sla = data.sla || null;
+      this.upsert(c, {});
+    } else if (data.sla && (this.slaState === "any" || data.sla.state === this.slaState)) {
+      api("GET", "/api/v1/conversations/" + encodeURIComponent(data.conversation_id)).then(function (payload) {
+        var fetched = payload && (payload.conversation || payload);
+        if (!fetched || !fetched.id) return;
+        var shown = (payload.messages || []).filter(function (m) { return m.direction === "in" || m.direction === "out"; });
+        if (shown.length) fetched.last_message = shown[shown.length - 1];
+        self.upsert(fetched, { unread: !!fetched.unread, flash: true });
+      }).catch(function () { /* gone or not ours: nothing to show */ });
     }
   };
 
@@ -584,6 +675,7 @@
     } else {
       bubble.appendChild(el("div", { class: "msg-text", "data-testid": "message-text" }, m.text));
     }
+    if (m.signature) bubble.appendChild(el("div", { class: "msg-signature", "data-testid": "message-signature" }, m.signature));
     if (m.edited_at) bubble.appendChild(editedMarker(m));
     if (m.attachments && m.attachments.length) {
       var files = el("ul", { class: "msg-files" });
@@ -685,6 +777,45 @@
     $('[data-testid="take"]').hidden = !!(c.assignee && ME && c.assignee.id === ME.id);
     $('[data-testid="assignee"]').textContent = c.assignee ? c.assignee.name : t("Unassigned");
     $('[data-testid="team"]').textContent = c.team ? (c.team.title || c.team.name) : "—";
+    renderSlaBadge(badge, c.sla);
+    if (c.contact) this.showContact(c.contact);
+  };
+
+  // A merge or unmerge can give this conversation another customer, or change its customer's
+  // fields: the name in the header and the identities follow (contactChanged has the card reload).
+  ConversationPage.prototype.showContact = function (contact) {
+    var name = contactName(contact);
+    this.contactName = name;
+    $('[data-testid="conversation-contact"]').textContent = name;
+    var heading = $('[data-testid="customer-name"]');
+    if (heading) heading.textContent = name;
+    if (Array.isArray(contact.identities)) this.showIdentities(contact.identities);
+  };
+
+  ConversationPage.prototype.showIdentities = function (identities) {
+    var list = $('[data-testid="identities"]');
+    if (!list) return;
+    list.textContent = "";
+    identities.forEach(function (i) {
+      var item = el("li");
+      item.appendChild(icon("channel-" + i.channel));
+      var text = el("span", { class: "identity-text" });
+      text.appendChild(el("span", { class: "identity" }, i.display || i.external_id));
+      text.appendChild(document.createTextNode(" "));
+      text.appendChild(el("span", { class: "muted" }, i.inbox));
+      item.appendChild(text);
+      list.appendChild(item);
+    });
+  };
+
+  ConversationPage.prototype.contactChanged = function (data) {
+    var mine = (data.conversations || []).some(function (c) { return c.id === this.id; }, this);
+    if (!mine) return;
+    var self = this;
+    // The re-read carries the contact with its identities; the card reloads whatever changed.
+    this.resync().then(function () {
+      document.dispatchEvent(new CustomEvent("lines:contact", { detail: { contact_id: self.conversation.contact.id } }));
+    });
   };
 
   ConversationPage.prototype.resync = function () {
@@ -868,6 +999,14 @@
       if (node && data.edited_at) this.showEdit(node, data);
     } else if (type === "conversation.updated" || type === "conversation.assigned") {
       this.update(data);
+    } else if (type === "sla.recomputed") {
+      this.resync();
+    } else if (type === "contact.merged" || type === "contact.unmerged") {
+      this.contactChanged(data);
+    } else if (isSlaEvent(type)) {
+      if (data.conversation_id !== this.id) return;
+      this.conversation.sla = data.sla || null;
+      renderSlaBadge($('[data-testid="conversation-status"]'), this.conversation.sla);
     } else if (type === "conversation.removed") {
       if (data.id !== this.id) return;
       var self = this;

@@ -116,5 +116,15 @@
       .catch(function () { input.setCustomValidity(card.getAttribute("data-label-failed")); input.reportValidity(); });
   });
 
+  // console.js says when a merge or unmerge changed this conversation's customer (live events).
+  document.addEventListener("lines:contact", function (event) {
+    var detail = event.detail || {};
+    if (detail.contact_id) {
+      contactId = String(detail.contact_id);
+      card.setAttribute("data-contact-id", contactId);
+    }
+    load();
+  });
+
   load();
 })();

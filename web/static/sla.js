@@ -1,5 +1,6 @@
 // SLA countdown badges: every element with data-sla-due shows the time left (or overdue) and turns
-// red when the deadline passes. Server-rendered by _sla_badge.html; no strings of its own.
+// red when the deadline passes. Rendered by _sla_badge.html, or by console.js for rows and
+// states that arrive live (it calls LinesSla.tick() so a new badge shows its time at once).
 (function () {
   "use strict";
 
@@ -32,6 +33,8 @@
       }
     }
   }
+
+  window.LinesSla = { tick: tick };
 
   document.addEventListener("DOMContentLoaded", function () {
     tick();

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from lines.channels.base import ContactInfo, OutboundMessage, PermanentDeliveryError
 from lines.channels.telegram.adapter import TEXT_LIMIT, escape, split_text
+from lines.console.app import create_app
 from lines.console.automated import Button, send_automated
 from lines.console.keys import events_key, files_key, outbox_key, sessions_key
 from lines.console.models import (
@@ -22,7 +25,16 @@ from lines.console.storage import new_token
 from tests.api.helpers import auth_headers, eventually
 from tests.channels.telegram import updates
 from tests.channels.telegram.botapi import BotApi, Failure
-from tests.channels.telegram.conftest import BOT, Client, channel, conversations, identities, post_update
+from tests.channels.telegram.conftest import (
+    BOT,
+    Client,
+    bot_config,
+    channel,
+    conversations,
+    identities,
+    post_update,
+)
+from tests.conftest import Database, make_settings, seed_staff
 
 CHAT = updates.USER["id"]
 
@@ -258,3 +270,32 @@ async def test_a_button_id_too_long_for_callback_data_fails_permanently(client: 
     )
     with pytest.raises(PermanentDeliveryError):
         await channel(client).deliver(message)
+
+
+async def test_a_signature_goes_below_the_reply_escaped_like_it(
+    database: Database,
+    tmp_path: Path,
+    password_hash: str,
+    botapi: BotApi,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        database,
+        channels={"telegram": [bot_config(botapi)]},
+        customers={"signature_channels": ["telegram"]},
+    )
+    client = await aiohttp_client(create_app(settings))
+    await seed_staff(client.app, password_hash)
+    signed = await client.put(
+        "/api/v1/signatures/mine",
+        json={"text": "<b>{{operator.name}}</b> & co"},
+        headers=await auth_headers(client, "anna"),
+    )
+    assert signed.status == 200
+    conversation_id = await opened(client)
+    message_id = await reply(client, conversation_id, "Hello")
+    await eventually(status_is(client, message_id, "sent"))
+    [sent] = botapi.sent
+    assert (sent.parse_mode, sent.plain) == ("HTML", "Hello\n\n<b>Anna Ivanova</b> & co")
+    assert (await stored(client, message_id)).text == "Hello"  # the history keeps the reply as written
