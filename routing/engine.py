@@ -50,6 +50,9 @@ from lines.routing.rules import Route, Rules, channel_kind, parse_rules
 log = logging.getLogger(__name__)
 
 MAX_QUEUE_SCAN = 100_000
+QUEUE_PAGE = 500
+"""`serve_queue` reads the queue a page at a time: a release usually places someone near the head."""
+QUEUE_PAGE_OVERLAP = 50
 PRIORITY_ORDER = case(
     {"urgent": 0, "high": 1, "normal": 2, "low": 3},
     value=Conversation.priority,
@@ -426,64 +429,81 @@ class Router:
         The whole queue is scanned, but once a conversation could not be placed, later ones that would
         look for the same pool (team, channel kind, required skills, overflow stage) are skipped in
         this pass without a decision: nobody behind a full team blocks a team that has room, and
-        `limit` bounds the decisions tried, not how far down the queue is looked at."""
+        `limit` bounds the decisions tried, not how far down the queue is looked at. The queue is read
+        a page (`QUEUE_PAGE`) at a time, so a release that places the head reads one page, not all."""
         _, rules = await self.rules()
         if rules is None:
             return []
         now = utcnow()
         async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    waiting_query()
-                    .add_columns(
-                        Conversation.lead_type, Conversation.channel, Conversation.created_at, Conversation.team_id
-                    )
-                    .limit(MAX_QUEUE_SCAN)
-                )
-            ).all()
-            teams = dict((await session.execute(select(Team.id, Team.name))).all())
-            latest = (
-                select(func.max(RoutingDecision.id))
-                .where(RoutingDecision.conversation_id.in_(waiting_query().order_by(None)))
-                .group_by(RoutingDecision.conversation_id)
-            )
-            escalated = {
-                cid: team
-                for cid, team, operator_id in (
+            teams: dict[int, str] = dict((await session.execute(select(Team.id, Team.name))).all())
+        blocked: set[tuple[Any, ...]] = set()
+        seen: set[int] = set()
+        made: list[Outcome] = []
+        tried = offset = 0
+        while tried < limit and offset < MAX_QUEUE_SCAN:
+            rows, escalated = await self._queue_page(offset)
+            fresh = [row for row in rows if row[0] not in seen]
+            if not fresh:
+                break
+            assigned = 0
+            for conversation_id, lead_type, channel, created_at, team_id in fresh:
+                if tried >= limit:
+                    break
+                seen.add(conversation_id)
+                if lead_type is None and now - created_at < self.arrival_grace:
+                    continue  # its own `inbound` job routes it, after the parts before routing had their say
+                route = rules.route_for(lead_type) if lead_type else None
+                if route is not None:
+                    team = escalated.get(conversation_id) or route.team or teams.get(team_id)
+                    if _pool(route, team, channel, now - created_at) in blocked:
+                        continue
+                tried += 1
+                outcome = await self.route(conversation_id)
+                if outcome is None:
+                    continue
+                if outcome.operator_id is not None:
+                    made.append(outcome)
+                    assigned += 1
+                elif outcome.reason == "queued" and outcome.lead_type:
+                    route = rules.route_for(outcome.lead_type)
+                    if route is not None:
+                        blocked.add(_pool(route, outcome.team, channel, now - created_at))
+            if len(rows) < QUEUE_PAGE:
+                break
+            # The assigned left the queue; step back a little for rows other workers' changes moved up.
+            offset = max(0, offset + len(rows) - assigned - QUEUE_PAGE_OVERLAP)
+        return made
+
+    async def _queue_page(self, offset: int) -> tuple[list[Any], dict[int, str]]:
+        """One page of the waiting queue in serving order, and the team each of them was requeued to."""
+        async with self.sessions() as session:
+            rows = list(
+                (
                     await session.execute(
-                        select(
-                            RoutingDecision.conversation_id, RoutingDecision.team, RoutingDecision.operator_id
-                        ).where(RoutingDecision.id.in_(latest))
+                        waiting_query()
+                        .add_columns(
+                            Conversation.lead_type, Conversation.channel, Conversation.created_at, Conversation.team_id
+                        )
+                        .offset(offset)
+                        .limit(QUEUE_PAGE)
                     )
                 ).all()
-                if operator_id is None and team
-            }
-        blocked: set[tuple[Any, ...]] = set()
-        made: list[Outcome] = []
-        tried = 0
-        for conversation_id, lead_type, channel, created_at, team_id in rows:
-            if tried >= limit:
-                break
-            if lead_type is None and now - created_at < self.arrival_grace:
-                continue  # its own `inbound` job routes it, after the parts before routing had their say
-            route = rules.route_for(lead_type) if lead_type else None
-            pool = None
-            if route is not None:
-                team = escalated.get(conversation_id) or route.team or teams.get(team_id)
-                pool = _pool(route, team, channel, now - created_at)
-                if pool in blocked:
-                    continue
-            tried += 1
-            outcome = await self.route(conversation_id)
-            if outcome is None:
-                continue
-            if outcome.operator_id is not None:
-                made.append(outcome)
-            elif outcome.reason == "queued" and outcome.lead_type:
-                route = rules.route_for(outcome.lead_type)
-                if route is not None:
-                    blocked.add(_pool(route, outcome.team, channel, now - created_at))
-        return made
+            )
+            if not rows:
+                return [], {}
+            latest = (
+                select(func.max(RoutingDecision.id))
+                .where(RoutingDecision.conversation_id.in_([row[0] for row in rows]))
+                .group_by(RoutingDecision.conversation_id)
+            )
+            decisions = await session.execute(
+                select(RoutingDecision.conversation_id, RoutingDecision.team, RoutingDecision.operator_id).where(
+                    RoutingDecision.id.in_(latest)
+                )
+            )
+        escalated = {cid: team for cid, team, operator_id in decisions.all() if operator_id is None and team}
+        return rows, escalated
 
     async def unassign(self, conversation_id: int, operator_id: int, reason: str, team: str | None = None) -> bool:
         """Put a conversation held by `operator_id` back in the queue (compare-and-set on the holder)."""
