@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, case, exists, func, or_, select, update
@@ -53,6 +54,8 @@ MAX_QUEUE_SCAN = 100_000
 QUEUE_PAGE = 500
 """`serve_queue` reads the queue a page at a time: a release usually places someone near the head."""
 QUEUE_PAGE_OVERLAP = 50
+MAX_PICKS = 8
+"""Picks one decision tries: a pick may turn out full under the lock, or held by another worker."""
 PRIORITY_ORDER = case(
     {"urgent": 0, "high": 1, "normal": 2, "low": 3},
     value=Conversation.priority,
@@ -261,20 +264,31 @@ class Router:
         for attempt_team, required, stage in attempts:
             pool = await load_pool(session, attempt_team, kind)
             candidates = pool.candidates
-            for _ in range(3):  # a recount under the operator's lock may rule out the pick
-                choice = choose(
-                    candidates.values(),
-                    team=attempt_team,
-                    required=required,
-                    preferred=route.preferred_skills,
-                    strategy=route.strategy,
-                    sticky_operator_id=sticky_id,
-                    excluded=excluded,
-                )
+            held: dict[int, Candidate] = {}  # rows another decider holds right now (PostgreSQL)
+            pick = partial(
+                choose,
+                team=attempt_team,
+                required=required,
+                preferred=route.preferred_skills,
+                strategy=route.strategy,
+                sticky_operator_id=sticky_id,
+                excluded=excluded,
+            )
+            for _ in range(MAX_PICKS):  # a recount under the operator's lock may rule out the pick
+                choice, wait = pick(candidates.values()), False
+                if choice.operator_id is None and held:
+                    # Everyone else is full: wait for the best of those another decider is assigning to.
+                    choice, wait = _also_considered(pick(held.values()), choice.considered), True
                 if choice.operator_id is None:
                     break
-                picked = candidates[choice.operator_id]
-                if await claim(session, picked, kind):
+                picked = held.pop(choice.operator_id, None) or candidates.pop(choice.operator_id)
+                claimed = await claim(session, picked, kind, wait=wait)
+                if claimed is None:
+                    held[picked.id] = picked
+                    continue
+                if claimed:
+                    if not wait:  # those held are not in this choice's list: say why they were passed over
+                        choice = _also_considered(choice, [_being_assigned(c) for c in held.values()])
                     explanation = self._explain(route, version, stage, attempt_team, required, choice)
                     chosen = (picked.id, pool.names[picked.id])
                     return await self._write(
@@ -695,6 +709,21 @@ def describe(reason: str, operator_name: str, explanation: dict[str, Any]) -> st
     elif reason == "requeued":
         parts.append("requeued")
     return "; ".join(parts)
+
+
+def _also_considered(choice: Choice, others: list[dict[str, Any]]) -> Choice:
+    return Choice(choice.operator_id, choice.strategy, choice.sticky, [*others, *choice.considered])
+
+
+def _being_assigned(candidate: Candidate) -> dict[str, Any]:
+    """An operator passed over because another worker was assigning to them at that moment."""
+    return {
+        "operator_id": candidate.id,
+        "login": candidate.login,
+        "load": candidate.load,
+        "capacity": candidate.capacity,
+        "passed_over": "being_assigned",
+    }
 
 
 def _fields(candidate: Candidate) -> dict[str, Any]:

@@ -83,14 +83,19 @@ async def load_pool(session: AsyncSession, team: str | None, kind: str) -> Pool:
     return Pool(candidates, {row[0]: row[2] for row in rows}, rows[0][9] if rows else None)
 
 
-async def claim(session: AsyncSession, candidate: Candidate, kind: str) -> bool:
-    """Whether the chosen candidate still has room, checked so that two deciders cannot both fill it.
+async def claim(session: AsyncSession, candidate: Candidate, kind: str, *, wait: bool = True) -> bool | None:
+    """Whether the chosen candidate still has room, checked so that two deciders cannot both fill it;
+    None (only with `wait=False`) when another decider holds their row right now.
 
     PostgreSQL: lock the operator's row and recount under the lock (another worker's assignment to
-    them commits before we get the lock, and the recount, a new statement, sees it). SQLite: the
-    single pooled connection runs this transaction alone since its first read, so the load read with
-    the pool is still exact and no second statement is needed."""
+    them commits before we get the lock, and the recount, a new statement, sees it). Without `wait`
+    a row another worker has locked is skipped rather than waited for, so four workers draining one
+    queue spread over the team instead of queueing on its least loaded operator. SQLite: the single
+    pooled connection runs this transaction alone since its first read, so the load read with the
+    pool is still exact and no second statement is needed."""
     if session.bind.dialect.name != "postgresql":
         return candidate.load < candidate.capacity
-    await session.execute(select(Operator.id).where(Operator.id == candidate.id).with_for_update())
+    lock = select(Operator.id).where(Operator.id == candidate.id).with_for_update(skip_locked=not wait)
+    if await session.scalar(lock) is None:
+        return None if not wait else False
     return await operator_load(session, candidate.id, kind) < candidate.capacity

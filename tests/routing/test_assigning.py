@@ -122,6 +122,9 @@ async def test_a_conversation_the_bot_is_answering_is_not_routed(client: Client,
 
     await publish(client)
     conversation = await arrive(client)
+    # Its arrival job first (the bot passes, routing classifies it and, nobody online, it waits), or
+    # the bot, seeing the state set below, would hand it off to routing (a race lost on a loaded machine).
+    await eventually(lambda: _classified(client, conversation))
     async with client.app[sessions_key]() as session, session.begin():
         await session.execute(update(Conversation).where(Conversation.id == conversation).values(bot_state="answering"))
     await presence(client, "anna", "online")
@@ -153,6 +156,14 @@ async def test_operators_cannot_force(client: Client, staff: Staff) -> None:
         headers=await auth_headers(client, "anna"),
     )
     assert await error_of(response) == (403, "forbidden")
+
+
+async def _classified(client: Client, conversation_id: int) -> bool:
+    from lines.console.models import Conversation
+
+    async with client.app[sessions_key]() as session:
+        lead_type = await session.scalar(select(Conversation.lead_type).where(Conversation.id == conversation_id))
+    return lead_type is not None
 
 
 async def _decided(client: Client, conversation_id: int, count: int) -> bool:
