@@ -24,12 +24,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from redis.asyncio import Redis
+from sqlalchemy import event, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lines.console import app as _app  # noqa: F401  (loads the channels before the inbox)
 from lines.console.bus import MemoryBus
+from lines.console.bus.redis import RedisBus
 from lines.console.db import create_engine, session_maker
-from lines.console.events import Events
+from lines.console.events import CHANGES_QUEUE, Events
 from lines.console.models import Contact, Conversation, Operator, Presence, Status, Team, operator_teams, utcnow
 from lines.console.schema import metadata
 from lines.routing.engine import Router
@@ -105,10 +108,34 @@ def quiet() -> None:
     pass
 
 
-async def drain(url: str, schema: str, seed_: int) -> list[float]:
-    """Serve the waiting queue until a pass assigns nothing; latency of every decision that assigned."""
+def make_events(redis_url: str | None, prefix: str) -> Events:
+    """Events on Redis (as `lines serve` in scaled mode publishes them) or in memory."""
+    return Events(RedisBus(redis_url, prefix) if redis_url else MemoryBus())
+
+
+async def close_events(events: Events) -> None:
+    if isinstance(events.bus, RedisBus):
+        await events.bus.redis.aclose()
+
+
+def count_statements(engine: AsyncEngine) -> list[int]:
+    """A one-element counter of the SQL statements sent through `engine` from now on."""
+    count = [0]
+
+    def record(*_args: Any) -> None:
+        count[0] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    return count
+
+
+async def drain(url: str, schema: str, seed_: int, redis_url: str | None = None) -> tuple[list[float], int]:
+    """Serve the waiting queue until a pass assigns nothing; latency of every decision that assigned,
+    and the statements sent (including the attempts that found a team full)."""
     engine = create_engine(url, schema)
-    router = Router(session_maker(engine), Events(MemoryBus()), quiet, arrival_grace=timedelta(0))
+    events = make_events(redis_url, f"bench-{schema or 'sqlite'}")
+    router = Router(session_maker(engine), events, quiet, arrival_grace=timedelta(0))
+    statements = count_statements(engine)
     latencies: list[float] = []
     rng = random.Random(seed_)
     while True:
@@ -123,16 +150,21 @@ async def drain(url: str, schema: str, seed_: int) -> list[float]:
                 made += 1
         if made == 0:
             break
+    await close_events(events)
     await engine.dispose()
-    return latencies
+    return latencies, statements[0]
 
 
-async def releases(url: str, schema: str, count: int) -> list[float]:
-    """Resolve an assigned conversation, then route the next in line: latency of that decision."""
+async def releases(url: str, schema: str, count: int, redis_url: str | None = None) -> tuple[list[float], int]:
+    """Resolve an assigned conversation, then serve the queue (one decision): latency of that, and the
+    statements `serve_queue` sent."""
     engine = create_engine(url, schema)
     sessions = session_maker(engine)
-    router = Router(sessions, Events(MemoryBus()), quiet, arrival_grace=timedelta(0))
+    events = make_events(redis_url, f"bench-{schema or 'sqlite'}")
+    router = Router(sessions, events, quiet, arrival_grace=timedelta(0))
     latencies = []
+    statements = 0
+    counter = count_statements(engine)
     async with sessions() as session:
         assigned = list(
             (await session.scalars(select(Conversation.id).where(Conversation.assignee_id.is_not(None)))).all()
@@ -143,11 +175,14 @@ async def releases(url: str, schema: str, count: int) -> list[float]:
             await session.execute(
                 update(Conversation).where(Conversation.id == conversation_id).values(status=Status.RESOLVED)
             )
+        before = counter[0]
         start = time.perf_counter()
         await router.serve_queue(limit=1)
         latencies.append(time.perf_counter() - start)
+        statements += counter[0] - before
+    await close_events(events)
     await engine.dispose()
-    return latencies
+    return latencies, statements
 
 
 def pct(values: list[float], share: float) -> float:
@@ -155,15 +190,17 @@ def pct(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
 
 
-def report(label: str, latencies: list[float], wall: float) -> None:
+def report(label: str, latencies: list[float], wall: float, statements: int) -> None:
     print(
         f"| {label} | {len(latencies):,} | {len(latencies) / wall:,.0f} | "
-        f"{pct(latencies, 0.5):.1f} | {pct(latencies, 0.99):.1f} |"
+        f"{pct(latencies, 0.5):.1f} | {pct(latencies, 0.99):.1f} | "
+        f"{statements / max(len(latencies), 1):,.1f} | {wall:,.0f} |",
+        flush=True,
     )
 
 
-def _worker(url: str, schema: str, index: int, out: Any) -> None:
-    out.put(asyncio.run(drain(url, schema, index)))
+def _worker(url: str, schema: str, index: int, redis_url: str | None, out: Any) -> None:
+    out.put(asyncio.run(drain(url, schema, index, redis_url)))
 
 
 async def embedded() -> None:
@@ -171,14 +208,14 @@ async def embedded() -> None:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'lines.db'}"
         await seed(url, "")
         start = time.perf_counter()
-        latencies = await drain(url, "", 1)
-        report("SQLite, one process: arrivals", latencies, time.perf_counter() - start)
+        latencies, statements = await drain(url, "", 1)
+        report("SQLite, one process: arrivals", latencies, time.perf_counter() - start, statements)
         start = time.perf_counter()
-        latencies = await releases(url, "", 1000)
-        report("SQLite, one process: release + next", latencies, time.perf_counter() - start)
+        latencies, statements = await releases(url, "", 1000)
+        report("SQLite, one process: release + next", latencies, time.perf_counter() - start, statements)
 
 
-async def postgres(url: str, workers: int) -> None:
+async def postgres(url: str, workers: int, redis_url: str | None) -> None:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url)
     async with admin.begin() as conn:
@@ -187,19 +224,25 @@ async def postgres(url: str, workers: int) -> None:
         await seed(url, schema)
         context = multiprocessing.get_context("spawn")
         out = context.Queue()
-        processes = [context.Process(target=_worker, args=(url, schema, i, out)) for i in range(workers)]
+        processes = [context.Process(target=_worker, args=(url, schema, i, redis_url, out)) for i in range(workers)]
         start = time.perf_counter()
         for process in processes:
             process.start()
-        latencies = [value for _ in processes for value in out.get()]
+        results = [out.get() for _ in processes]
         wall = time.perf_counter() - start
         for process in processes:
             process.join()
-        report(f"PostgreSQL, {workers} worker processes: arrivals", latencies, wall)
+        latencies = [value for values, _ in results for value in values]
+        bus = " + Redis" if redis_url else ""
+        report(f"PostgreSQL{bus}, {workers} worker processes: arrivals", latencies, wall, sum(n for _, n in results))
         start = time.perf_counter()
-        latencies = await releases(url, schema, 1000)
-        report("PostgreSQL, one process: release + next", latencies, time.perf_counter() - start)
+        latencies, statements = await releases(url, schema, 1000, redis_url)
+        report(f"PostgreSQL{bus}, one process: release + next", latencies, time.perf_counter() - start, statements)
     finally:
+        if redis_url:
+            redis = Redis.from_url(redis_url)
+            await redis.delete(RedisBus(redis_url, f"bench-{schema}").stream(CHANGES_QUEUE))
+            await redis.aclose()
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
@@ -241,6 +284,7 @@ def main() -> None:
     global TEAMS, WAITING
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", help="PostgreSQL URL (postgresql+asyncpg://...) for the scaled figures")
+    parser.add_argument("--redis", help="Redis URL: the workers publish events and queue changes on it")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--teams", type=int, default=TEAMS, help="teams of 50 operators (default 20: 1,000 operators)")
     parser.add_argument("--waiting", type=int, default=WAITING, help="waiting conversations (default 10,000)")
@@ -248,11 +292,15 @@ def main() -> None:
     args = parser.parse_args()
     TEAMS, WAITING = args.teams, args.waiting
     print(f"{TEAMS * PER_TEAM:,} operators, {WAITING:,} waiting")
-    print("| setup | decisions | decisions/s | p50 (ms) | p99 (ms) |\n|---|---|---|---|---|")
+    print(
+        "| setup | decisions | decisions/s | p50 (ms) | p99 (ms) | statements/decision | wall (s) |\n"
+        "|---|---|---|---|---|---|---|",
+        flush=True,
+    )
     if not args.skip_embedded:
         asyncio.run(embedded())
     if args.postgres:
-        asyncio.run(postgres(args.postgres, args.workers))
+        asyncio.run(postgres(args.postgres, args.workers, args.redis))
     simulator()
 
 

@@ -27,13 +27,15 @@ every registered processor (bot, routing, SLA, customers) on it in order. Jobs a
 
 @dataclass(frozen=True, slots=True)
 class Audience:
-    """Who may receive an event. `everyone` is all staff; `operator_ids` a direct audience."""
+    """Who may receive an event. `everyone` is all staff; `leads` leads and admins (what their lead
+    pages show, such as the live queue); `operator_ids` a direct audience."""
 
     team_id: int | None = None
     assignee_id: int | None = None
     everyone: bool = False
     operator_ids: tuple[int, ...] = ()
     conversation: bool = True
+    leads: bool = False
 
     @classmethod
     def of(cls, conversation: Conversation) -> Audience:
@@ -47,11 +49,14 @@ class Audience:
             everyone=bool(raw.get("everyone")),
             operator_ids=tuple(raw.get("operator_ids") or ()),
             conversation=bool(raw.get("conversation", True)),
+            leads=bool(raw.get("leads")),
         )
 
     def admits(self, scope: Scope) -> bool:
         if self.everyone:
             return True
+        if self.leads:
+            return scope.is_lead
         if self.operator_ids:
             return scope.operator_id in self.operator_ids
         if not self.conversation:

@@ -221,6 +221,7 @@ class RoutingSettings(_Section):
     sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
     queue_batch: Annotated[int, Field(ge=1, le=100_000)] = 200
     arrival_grace_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    live_queue_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0
 
 
 class SlaSettings(_Section):

@@ -17,10 +17,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from lines.console.automated import send_automated
 from lines.console.db import SessionMaker
@@ -28,7 +30,6 @@ from lines.console.events import Audience, Events
 from lines.console.inbox import channel_key, load_conversation
 from lines.console.models import (
     AuthorKind,
-    Contact,
     Conversation,
     DeliveryStatus,
     Direction,
@@ -36,21 +37,25 @@ from lines.console.models import (
     Operator,
     Status,
     Team,
-    operator_teams,
     utcnow,
 )
 from lines.console.serialize import conversation_dict
 from lines.console.templating import render
 from lines.routing.choose import Candidate, Choice, choose
 from lines.routing.classify import IsOpen, Subject, always_open, classify
+from lines.routing.head import Head, read_head, sticky_operator
 from lines.routing.models import RoutingDecision, RoutingQueueNotice, RoutingRulesVersion
+from lines.routing.pool import BUSY, claim, load_pool, operator_load  # noqa: F401  (BUSY: re-exported)
 from lines.routing.rules import Route, Rules, channel_kind, parse_rules
 
 log = logging.getLogger(__name__)
 
 MAX_QUEUE_SCAN = 100_000
-BUSY = (Status.OPEN, Status.PENDING)
-"""Conversations that take an operator's capacity."""
+QUEUE_PAGE = 500
+"""`serve_queue` reads the queue a page at a time: a release usually places someone near the head."""
+QUEUE_PAGE_OVERLAP = 50
+MAX_PICKS = 8
+"""Picks one decision tries: a pick may turn out full under the lock, or held by another worker."""
 PRIORITY_ORDER = case(
     {"urgent": 0, "high": 1, "normal": 2, "low": 3},
     value=Conversation.priority,
@@ -91,16 +96,6 @@ class Outcome:
     lead_type: str | None = None
     team: str | None = None
     explanation: dict[str, Any] = field(default_factory=dict)
-
-
-async def operator_load(session: AsyncSession, operator_id: int, kind: str) -> int:
-    kind_filter = Conversation.channel == "email" if kind == "email" else Conversation.channel != "email"
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(Conversation.assignee_id == operator_id, Conversation.status.in_(BUSY), kind_filter)
-    )
-    return int(count or 0)
 
 
 async def has_room(
@@ -183,16 +178,19 @@ class Router:
     async def rules(self) -> tuple[int | None, Rules | None]:
         """The live rules (the newest version), re-read only when another version was published."""
         async with self.sessions() as session:
-            version = await session.scalar(select(func.max(RoutingRulesVersion.id)))
-            if version is None:
-                return None, None
-            if version != self._version:
-                row = await session.get(RoutingRulesVersion, version)
-                assert row is not None
-                self._rules, self._version = parse_rules(row.rules), version
-        return self._version, self._rules
+            return await self._live_rules(session, await session.scalar(select(func.max(RoutingRulesVersion.id))))
 
     # -- assigning -----------------------------------------------------------------------------
+
+    async def _live_rules(self, session: AsyncSession, version: int | None) -> tuple[int | None, Rules | None]:
+        """The rules of `version` (the newest, read with the conversation), parsed again only when it moved."""
+        if version is None:
+            return None, None
+        if version != self._version:
+            row = await session.get(RoutingRulesVersion, version)
+            assert row is not None
+            self._rules, self._version = parse_rules(row.rules), version
+        return self._version, self._rules
 
     async def route(
         self,
@@ -209,49 +207,53 @@ class Router:
         escalation to another team). None when nothing was decided: the
         conversation is not waiting, another worker holds it, or there are no rules.
         """
-        version, rules = await self.rules()
-        if rules is None:
-            return None
+        cached = self._rules
+        now = utcnow()
+        announce: dict[str, Any] | None = None
         async with self.sessions() as session, session.begin():
-            query = select(Conversation).where(Conversation.id == conversation_id)
-            if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=Conversation)
-            conversation = await session.scalar(query.execution_options(populate_existing=True))
-            if conversation is None or conversation.status != Status.OPEN:
-                return None
-            if conversation.bot_state == "answering" or conversation.assignee_id != take_from:
-                return None
-            now = utcnow()
-            team_name = await self._team_name(session, conversation.team_id)
-            if conversation.lead_type is None:
-                subject = await self._subject(session, conversation, team_name, now)
-                lead = classify(rules, subject, self.is_open)
-                conversation.lead_type = lead.id if lead else None
-            route = rules.route_for(conversation.lead_type)
-            if route is None:
-                return Outcome(conversation.id, None, "no_route", conversation.lead_type, team_name)
-            team = team or await self._escalated_to(session, conversation.id)
-            outcome = await self._assign(
-                session, rules, version, route, conversation, team or route.team or team_name, now, reason, take_from
-            )
-        if outcome.operator_id is not None:
-            await self._announce(outcome, take_from)
+            # No autoflush: the classification and the assignment go out as one UPDATE at the end.
+            with session.no_autoflush:
+                head = await read_head(session, conversation_id, cached.sticky if cached else None, now)
+                if head is None:
+                    return None
+                version, rules = await self._live_rules(session, head.rules_version)
+                conversation = head.conversation
+                if rules is None or conversation.status != Status.OPEN:
+                    return None
+                if conversation.bot_state == "answering" or conversation.assignee_id != take_from:
+                    return None
+                if conversation.lead_type is None:
+                    subject = await self._subject(session, head, now)
+                    lead = classify(rules, subject, self.is_open)
+                    conversation.lead_type = lead.id if lead else None
+                route = rules.route_for(conversation.lead_type)
+                if route is None:
+                    return Outcome(conversation.id, None, "no_route", conversation.lead_type, head.team_name)
+                sticky_id = head.sticky_operator_id
+                if rules is not cached:  # the rules changed since the head was read with the old sticky settings
+                    sticky_id = await self._sticky(session, rules, conversation, now)
+                team = team or head.escalated_to or route.team or head.team_name
+                outcome, announce = await self._assign(
+                    session, version, route, head, team, sticky_id, now, reason, take_from
+                )
+        if announce is not None:
+            await self._announce(outcome, announce, take_from)
         return outcome
 
     async def _assign(
         self,
         session: AsyncSession,
-        rules: Rules,
         version: int | None,
         route: Route,
-        conversation: Conversation,
+        head: Head,
         team: str | None,
+        sticky_id: int | None,
         now: datetime,
         reason: str,
         take_from: int | None,
-    ) -> Outcome:
+    ) -> tuple[Outcome, dict[str, Any] | None]:
+        conversation = head.conversation
         kind = channel_kind(conversation.channel)
-        sticky_id = await self._sticky(session, rules, conversation, now)
         excluded = [take_from] if take_from is not None else []
         attempts: list[tuple[str | None, dict[str, int], str]] = [(team, route.required_skills, "primary")]
         overflow = route.overflow
@@ -260,30 +262,41 @@ class Router:
             attempts.append((overflow.team or team, wide_skills, "overflow"))
         tried: list[dict[str, Any]] = []
         for attempt_team, required, stage in attempts:
-            candidates = await self._candidates(session, attempt_team, kind)
-            for _ in range(3):  # a recount under the operator's lock may rule out the pick
-                choice = choose(
-                    candidates.values(),
-                    team=attempt_team,
-                    required=required,
-                    preferred=route.preferred_skills,
-                    strategy=route.strategy,
-                    sticky_operator_id=sticky_id,
-                    excluded=excluded,
-                )
+            pool = await load_pool(session, attempt_team, kind)
+            candidates = pool.candidates
+            held: dict[int, Candidate] = {}  # rows another decider holds right now (PostgreSQL)
+            pick = partial(
+                choose,
+                team=attempt_team,
+                required=required,
+                preferred=route.preferred_skills,
+                strategy=route.strategy,
+                sticky_operator_id=sticky_id,
+                excluded=excluded,
+            )
+            for _ in range(MAX_PICKS):  # a recount under the operator's lock may rule out the pick
+                choice, wait = pick(candidates.values()), False
+                if choice.operator_id is None and held:
+                    # Everyone else is full: wait for the best of those another decider is assigning to.
+                    choice, wait = _also_considered(pick(held.values()), choice.considered), True
                 if choice.operator_id is None:
                     break
-                operator = await session.get(Operator, choice.operator_id)
-                assert operator is not None
-                if await has_room(session, operator, conversation.channel):
+                picked = held.pop(choice.operator_id, None) or candidates.pop(choice.operator_id)
+                claimed = await claim(session, picked, kind, wait=wait)
+                if claimed is None:
+                    held[picked.id] = picked
+                    continue
+                if claimed:
+                    if not wait:  # those held are not in this choice's list: say why they were passed over
+                        choice = _also_considered(choice, [_being_assigned(c) for c in held.values()])
                     explanation = self._explain(route, version, stage, attempt_team, required, choice)
+                    chosen = (picked.id, pool.names[picked.id])
                     return await self._write(
-                        session, conversation, operator, attempt_team, explanation, now, reason, take_from
+                        session, head, chosen, attempt_team, pool.team_id, explanation, now, reason, take_from
                     )
-                old = candidates[operator.id]
-                candidates[operator.id] = Candidate(**{**_fields(old), "load": old.capacity})
+                candidates[picked.id] = Candidate(**{**_fields(picked), "load": picked.capacity})
             tried.append({"stage": stage, "team": attempt_team, "considered": choice.considered})
-        return Outcome(
+        outcome = Outcome(
             conversation.id,
             None,
             "queued",
@@ -291,6 +304,7 @@ class Router:
             team,
             {"lead_type": conversation.lead_type, "tried": tried},
         )
+        return outcome, None
 
     def _explain(
         self,
@@ -316,82 +330,77 @@ class Router:
     async def _write(
         self,
         session: AsyncSession,
-        conversation: Conversation,
-        operator: Operator,
+        head: Head,
+        operator: tuple[int, str],
         team: str | None,
+        team_id: int | None,
         explanation: dict[str, Any],
         now: datetime,
         reason: str,
         take_from: int | None,
-    ) -> Outcome:
+    ) -> tuple[Outcome, dict[str, Any]]:
+        """Write the assignment, its explanation and system message; the event data, read back in the
+        same transaction, is published by the caller after the commit."""
         if explanation["sticky"]:
             reason = "sticky"
         elif explanation["overflow"]:
             reason = "overflow"
-        team_id = conversation.team_id
-        if team is not None:
-            found = await session.scalar(select(Team.id).where(Team.name == team))
-            team_id = found if found is not None else team_id
-        conversation.assignee_id = operator.id
-        conversation.team_id = team_id
+        conversation = head.conversation
+        operator_id, operator_name = operator
+        conversation.assignee_id = operator_id
+        if team is not None and team_id is not None:
+            conversation.team_id = team_id
         conversation.assigned_at = now
         conversation.updated_at = now
-        operator.last_assigned_at = now
+        await session.execute(
+            update(Operator.__table__).where(Operator.__table__.c.id == operator_id).values(last_assigned_at=now)
+        )
         explanation = {**explanation, "previous_operator_id": take_from}
         record_decision(
             session,
             conversation,
-            operator.id,
+            operator_id,
             reason,
             team,
             explanation,
-            describe(reason, operator.name, explanation),
+            describe(reason, operator_name, explanation),
             now,
             rules_version=explanation.get("rules_version"),
         )
-        await session.execute(
-            RoutingQueueNotice.__table__.delete().where(RoutingQueueNotice.conversation_id == conversation.id)
+        if head.has_notice:
+            await session.execute(
+                RoutingQueueNotice.__table__.delete().where(RoutingQueueNotice.conversation_id == conversation.id)
+            )
+        await session.flush()
+        fresh = await session.scalar(
+            select(Conversation)
+            .where(Conversation.id == conversation.id)
+            .options(joinedload(Conversation.contact), joinedload(Conversation.assignee), joinedload(Conversation.team))
+            .execution_options(populate_existing=True)
         )
-        return Outcome(conversation.id, operator.id, reason, conversation.lead_type, team, explanation)
+        assert fresh is not None
+        announce = {"data": conversation_dict(fresh), "audience": Audience.of(fresh)}
+        return Outcome(conversation.id, operator_id, reason, conversation.lead_type, team, explanation), announce
 
-    async def _announce(self, outcome: Outcome, previous: int | None) -> None:
-        async with self.sessions() as session:
-            fresh = await load_conversation(session, outcome.conversation_id)
-        if fresh is None:
-            return
-        data = conversation_dict(fresh)
-        await self.events.send("conversation.assigned", data, Audience.of(fresh))
+    async def _announce(self, outcome: Outcome, announce: dict[str, Any], previous: int | None) -> None:
+        data = announce["data"]
+        await self.events.send("conversation.assigned", data, announce["audience"])
         if previous is not None:
             await self.events.send(
-                "conversation.removed", {"id": fresh.id, "if_hidden": True}, Audience(assignee_id=previous)
+                "conversation.removed",
+                {"id": outcome.conversation_id, "if_hidden": True},
+                Audience(assignee_id=previous),
             )
         await self.events.change(
             "assigned",
-            conversation_id=fresh.id,
+            conversation_id=outcome.conversation_id,
             operator_id=outcome.operator_id,
             previous_operator_id=previous,
             by_operator_id=None,
         )
 
-    async def _escalated_to(self, session: AsyncSession, conversation_id: int) -> str | None:
-        """The team a requeue moved the conversation to, while it waits there (it overrides the route)."""
-        last = await session.scalar(
-            select(RoutingDecision)
-            .where(RoutingDecision.conversation_id == conversation_id)
-            .order_by(RoutingDecision.id.desc())
-            .limit(1)
-        )
-        return last.team if last is not None and last.operator_id is None else None
-
-    async def _team_name(self, session: AsyncSession, team_id: int | None) -> str | None:
-        if team_id is None:
-            return None
-        return await session.scalar(select(Team.name).where(Team.id == team_id))
-
-    async def _subject(
-        self, session: AsyncSession, conversation: Conversation, team: str | None, now: datetime
-    ) -> Subject:
-        contact = await session.get(Contact, conversation.contact_id)
+    async def _subject(self, session: AsyncSession, head: Head, now: datetime) -> Subject:
+        conversation = head.conversation
         texts = (
             await session.scalars(
                 select(Message.text)
@@ -400,19 +409,14 @@ class Router:
                 .limit(3)
             )
         ).all()
-        returning = await session.scalar(
-            select(
-                exists().where(Conversation.contact_id == conversation.contact_id, Conversation.id < conversation.id)
-            )
-        )
         text = "\n".join([conversation.subject or "", *texts]).strip()
         return Subject(
             channel=conversation.channel,
             text=text,
-            contact_tags=tuple(contact.tags or ()) if contact else (),
-            returning=bool(returning),
+            contact_tags=head.contact_tags,
+            returning=head.returning,
             source={"inbox": conversation.inbox, **(conversation.source or {})},
-            team=team,
+            team=head.team_name,
             at=now,
         )
 
@@ -421,56 +425,11 @@ class Router:
     ) -> int | None:
         if not rules.sticky.enabled:
             return None
-        return await session.scalar(
-            select(Conversation.assignee_id)
-            .where(
-                Conversation.contact_id == conversation.contact_id,
-                Conversation.id != conversation.id,
-                Conversation.assignee_id.is_not(None),
-                Conversation.created_at >= now - timedelta(days=rules.sticky.within_days),
-            )
-            .order_by(Conversation.id.desc())
-            .limit(1)
-        )
+        return await session.scalar(sticky_operator(conversation.id, conversation.contact_id, rules.sticky, now))
 
     async def _candidates(self, session: AsyncSession, team: str | None, kind: str) -> dict[int, Candidate]:
         """The team's active operators (every operator when the route names no team) with their load."""
-        query = select(Operator).where(Operator.active.is_(True))
-        if team is not None:
-            query = query.join(operator_teams, operator_teams.c.operator_id == Operator.id).join(
-                Team, and_(Team.id == operator_teams.c.team_id, Team.name == team)
-            )
-        operators = (await session.scalars(query.order_by(Operator.id))).all()
-        if not operators:
-            return {}
-        kind_filter = Conversation.channel == "email" if kind == "email" else Conversation.channel != "email"
-        loads = dict(
-            (
-                await session.execute(
-                    select(Conversation.assignee_id, func.count())
-                    .where(
-                        Conversation.assignee_id.in_([o.id for o in operators]),
-                        Conversation.status.in_(BUSY),
-                        kind_filter,
-                    )
-                    .group_by(Conversation.assignee_id)
-                )
-            ).all()
-        )
-        return {
-            o.id: Candidate(
-                id=o.id,
-                login=o.login,
-                presence=o.presence,
-                teams=frozenset([team]) if team else frozenset(),
-                skills=o.skills or {},
-                capacity=int((o.capacity or {}).get(kind, 0)),
-                load=int(loads.get(o.id, 0)),
-                last_assigned_at=o.last_assigned_at,
-                presence_changed_at=o.presence_changed_at,
-            )
-            for o in operators
-        }
+        return (await load_pool(session, team, kind)).candidates
 
     # -- the queue -----------------------------------------------------------------------------
 
@@ -484,64 +443,81 @@ class Router:
         The whole queue is scanned, but once a conversation could not be placed, later ones that would
         look for the same pool (team, channel kind, required skills, overflow stage) are skipped in
         this pass without a decision: nobody behind a full team blocks a team that has room, and
-        `limit` bounds the decisions tried, not how far down the queue is looked at."""
+        `limit` bounds the decisions tried, not how far down the queue is looked at. The queue is read
+        a page (`QUEUE_PAGE`) at a time, so a release that places the head reads one page, not all."""
         _, rules = await self.rules()
         if rules is None:
             return []
         now = utcnow()
         async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    waiting_query()
-                    .add_columns(
-                        Conversation.lead_type, Conversation.channel, Conversation.created_at, Conversation.team_id
-                    )
-                    .limit(MAX_QUEUE_SCAN)
-                )
-            ).all()
-            teams = dict((await session.execute(select(Team.id, Team.name))).all())
-            latest = (
-                select(func.max(RoutingDecision.id))
-                .where(RoutingDecision.conversation_id.in_(waiting_query().order_by(None)))
-                .group_by(RoutingDecision.conversation_id)
-            )
-            escalated = {
-                cid: team
-                for cid, team, operator_id in (
+            teams: dict[int, str] = dict((await session.execute(select(Team.id, Team.name))).all())
+        blocked: set[tuple[Any, ...]] = set()
+        seen: set[int] = set()
+        made: list[Outcome] = []
+        tried = offset = 0
+        while tried < limit and offset < MAX_QUEUE_SCAN:
+            rows, escalated = await self._queue_page(offset)
+            fresh = [row for row in rows if row[0] not in seen]
+            if not fresh:
+                break
+            assigned = 0
+            for conversation_id, lead_type, channel, created_at, team_id in fresh:
+                if tried >= limit:
+                    break
+                seen.add(conversation_id)
+                if lead_type is None and now - created_at < self.arrival_grace:
+                    continue  # its own `inbound` job routes it, after the parts before routing had their say
+                route = rules.route_for(lead_type) if lead_type else None
+                if route is not None:
+                    team = escalated.get(conversation_id) or route.team or teams.get(team_id)
+                    if _pool(route, team, channel, now - created_at) in blocked:
+                        continue
+                tried += 1
+                outcome = await self.route(conversation_id)
+                if outcome is None:
+                    continue
+                if outcome.operator_id is not None:
+                    made.append(outcome)
+                    assigned += 1
+                elif outcome.reason == "queued" and outcome.lead_type:
+                    route = rules.route_for(outcome.lead_type)
+                    if route is not None:
+                        blocked.add(_pool(route, outcome.team, channel, now - created_at))
+            if len(rows) < QUEUE_PAGE:
+                break
+            # The assigned left the queue; step back a little for rows other workers' changes moved up.
+            offset = max(0, offset + len(rows) - assigned - QUEUE_PAGE_OVERLAP)
+        return made
+
+    async def _queue_page(self, offset: int) -> tuple[list[Any], dict[int, str]]:
+        """One page of the waiting queue in serving order, and the team each of them was requeued to."""
+        async with self.sessions() as session:
+            rows = list(
+                (
                     await session.execute(
-                        select(
-                            RoutingDecision.conversation_id, RoutingDecision.team, RoutingDecision.operator_id
-                        ).where(RoutingDecision.id.in_(latest))
+                        waiting_query()
+                        .add_columns(
+                            Conversation.lead_type, Conversation.channel, Conversation.created_at, Conversation.team_id
+                        )
+                        .offset(offset)
+                        .limit(QUEUE_PAGE)
                     )
                 ).all()
-                if operator_id is None and team
-            }
-        blocked: set[tuple[Any, ...]] = set()
-        made: list[Outcome] = []
-        tried = 0
-        for conversation_id, lead_type, channel, created_at, team_id in rows:
-            if tried >= limit:
-                break
-            if lead_type is None and now - created_at < self.arrival_grace:
-                continue  # its own `inbound` job routes it, after the parts before routing had their say
-            route = rules.route_for(lead_type) if lead_type else None
-            pool = None
-            if route is not None:
-                team = escalated.get(conversation_id) or route.team or teams.get(team_id)
-                pool = _pool(route, team, channel, now - created_at)
-                if pool in blocked:
-                    continue
-            tried += 1
-            outcome = await self.route(conversation_id)
-            if outcome is None:
-                continue
-            if outcome.operator_id is not None:
-                made.append(outcome)
-            elif outcome.reason == "queued" and outcome.lead_type:
-                route = rules.route_for(outcome.lead_type)
-                if route is not None:
-                    blocked.add(_pool(route, outcome.team, channel, now - created_at))
-        return made
+            )
+            if not rows:
+                return [], {}
+            latest = (
+                select(func.max(RoutingDecision.id))
+                .where(RoutingDecision.conversation_id.in_([row[0] for row in rows]))
+                .group_by(RoutingDecision.conversation_id)
+            )
+            decisions = await session.execute(
+                select(RoutingDecision.conversation_id, RoutingDecision.team, RoutingDecision.operator_id).where(
+                    RoutingDecision.id.in_(latest)
+                )
+            )
+        escalated = {cid: team for cid, team, operator_id in decisions.all() if operator_id is None and team}
+        return rows, escalated
 
     async def unassign(self, conversation_id: int, operator_id: int, reason: str, team: str | None = None) -> bool:
         """Put a conversation held by `operator_id` back in the queue (compare-and-set on the holder)."""
@@ -733,6 +709,21 @@ def describe(reason: str, operator_name: str, explanation: dict[str, Any]) -> st
     elif reason == "requeued":
         parts.append("requeued")
     return "; ".join(parts)
+
+
+def _also_considered(choice: Choice, others: list[dict[str, Any]]) -> Choice:
+    return Choice(choice.operator_id, choice.strategy, choice.sticky, [*others, *choice.considered])
+
+
+def _being_assigned(candidate: Candidate) -> dict[str, Any]:
+    """An operator passed over because another worker was assigning to them at that moment."""
+    return {
+        "operator_id": candidate.id,
+        "login": candidate.login,
+        "load": candidate.load,
+        "capacity": candidate.capacity,
+        "passed_over": "being_assigned",
+    }
 
 
 def _fields(candidate: Candidate) -> dict[str, Any]:

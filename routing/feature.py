@@ -20,12 +20,16 @@ from lines.console.keys import events_key, outbox_key, sessions_key, settings_ke
 from lines.console.models import Conversation, Status, Team
 from lines.routing import views
 from lines.routing.engine import Router
+from lines.routing.live import QueueChanges
 from lines.routing.models import RoutingRulesVersion
 from lines.routing.rules import parse_rules
 
 log = logging.getLogger(__name__)
 router_key = web.AppKey("routing_router", Router)
+queue_changes_key = web.AppKey("routing_queue_changes", QueueChanges)
 FREES_CAPACITY = {Status.RESOLVED.value, Status.SNOOZED.value, Status.PENDING.value}
+CHANGES_QUEUE_VIEW = frozenset({"inbound", "handoff", "requeue", "status", "presence", "assigned"})
+"""Change kinds after which the live queue (waiting, loads, presence) may look different."""
 
 
 async def seed_rules(app: web.Application) -> None:
@@ -80,6 +84,8 @@ class Processor:
                     await self.serve()
         except Exception:
             log.exception("routing failed for job %s", job)
+        if kind in CHANGES_QUEUE_VIEW:
+            self.app[queue_changes_key].touch()
 
     async def arrived(self, conversation_id: int, team: str | None = None) -> None:
         outcome = await self.router.route(conversation_id, team=team)
@@ -113,12 +119,15 @@ async def _routing_ctx(app: web.Application) -> AsyncIterator[None]:
         arrival_grace=timedelta(seconds=settings.arrival_grace_seconds),
     )
     app[router_key] = router
+    changes = QueueChanges(app[events_key], settings.live_queue_seconds)
+    app[queue_changes_key] = changes
     await seed_rules(app)
     sweep = asyncio.create_task(_sweep(app, router))
     yield
     sweep.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sweep
+    await changes.stop()
 
 
 async def _sweep(app: web.Application, router: Router) -> None:

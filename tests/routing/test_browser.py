@@ -1,13 +1,18 @@
-"""A lead changes a rule in the browser, sees its what-if result, publishes it and rolls it back."""
+"""A lead changes a rule in the browser, sees its what-if result, publishes it and rolls it back; the
+live queue follows presence changes pushed over the operator socket, without polling."""
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Request, expect
 
 from lines.console.keys import sessions_key
 from lines.routing.models import RoutingRulesVersion
 from tests.browser.conftest import LiveServer, browser, new_context, server, sign_in
+from tests.conftest import PASSWORD
 from tests.routing.helpers import RULES
 
 pytestmark = pytest.mark.browser
@@ -52,4 +57,43 @@ async def test_invalid_rules_show_the_field_and_publish_nothing(server: LiveServ
     await page.get_by_test_id("publish").click()
     await expect(page.get_by_test_id("routing-status")).to_contain_text("/routes/0/team")
     await expect(page.get_by_test_id("live-version")).to_have_text("1")
+    await context.close()
+
+
+async def set_presence(server: LiveServer, login: str, status: str) -> None:
+    """Through the public API, as the operator's own console would."""
+    async with aiohttp.ClientSession(server.url) as http:
+        async with http.post("/api/v1/auth/login", json={"login": login, "password": PASSWORD}) as response:
+            token = (await response.json())["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.put("/api/v1/me/presence", json={"status": status}, headers=headers) as response:
+            assert response.status == 200, await response.text()
+
+
+async def test_the_live_queue_follows_presence_over_the_socket(server: LiveServer, browser: Browser) -> None:
+    assert server.app is not None
+    async with server.app[sessions_key]() as session, session.begin():
+        session.add(RoutingRulesVersion(rules=RULES, author_name="seed", comment="first"))
+    context = await new_context(browser)
+    page = await sign_in(context, server, "lead", "/routing")
+    await page.wait_for_function("() => document.body.dataset.queueUpdates === 'push'")
+    anna = page.get_by_test_id("queue-operators").locator("tbody tr", has_text="Anna Ivanova")
+    await expect(anna).to_contain_text("offline")
+
+    reads: list[str] = []
+
+    def record(request: Request) -> None:
+        if request.url.endswith("/api/v1/routing/queue"):
+            reads.append(request.url)
+
+    await asyncio.sleep(1.5)  # the read that follows the socket's connecting
+    page.on("request", record)
+    await asyncio.sleep(6)  # nothing changes and the socket is up: no reads (it polled every 5 s)
+    assert reads == []
+
+    await set_presence(server, "anna", "online")
+    await expect(anna).to_contain_text("online")
+    await set_presence(server, "anna", "away")
+    await expect(anna).to_contain_text("away")
+    assert 1 <= len(reads) <= 3, reads  # one read per pushed change, none in between
     await context.close()

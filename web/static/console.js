@@ -242,6 +242,8 @@
   };
 
   EventSocket.prototype.indicate = function (connected) {
+    // Other page scripts (the routing page's live queue) follow the socket through DOM events.
+    document.dispatchEvent(new CustomEvent("lines:socket", { detail: { connected: connected } }));
     var node = $(".connection");
     if (!node) return;
     node.hidden = connected;
@@ -1104,6 +1106,7 @@
       event: function (type, data) {
         if (type === "operator.presence" && presence) presence(data);
         if (page) page.event(type, data);
+        document.dispatchEvent(new CustomEvent("lines:event", { detail: { type: type, data: data } }));
       }
     });
     if (DATA.page === "inbox") page = new Inbox();

@@ -114,19 +114,60 @@
     fill(live);
   }
 
+  // The live queue is re-read when the server says it changed (`routing.queue_changed` on the
+  // operator socket, throttled there); bursts are folded into one read a second here too. Only while
+  // the socket is down does the page poll, slowly. Waits tick up locally between reads.
+  const QUEUE_MIN_GAP = 1000;
+  const QUEUE_FALLBACK_POLL = 15000;
+  let queue = null;
+  let queueReadAt = 0;
+  let queueTimer = null;
+  let queuePoll = null;
+
   async function loadQueue() {
+    queueReadAt = Date.now();
     try {
-      const q = await api("GET", "/api/v1/routing/queue");
-      $("[data-testid=queue-waiting]").textContent = q.waiting;
-      $("[data-testid=queue-longest]").textContent = q.longest_wait_seconds === null ? "—" : Math.round(q.longest_wait_seconds);
-      const types = $("[data-testid=queue-types] tbody");
-      types.replaceChildren(...q.by_lead_type.map((t) => cells([t.lead_type || "—", t.waiting, Math.round(t.longest_wait_seconds || 0)])));
-      const ops = $("[data-testid=queue-operators] tbody");
-      ops.replaceChildren(...q.operators.map((o) => cells([
-        o.name, o.presence, `${o.load.chat} / ${o.capacity.chat ?? 0}`, `${o.load.email} / ${o.capacity.email ?? 0}`, showSkills(o.skills),
-      ])));
-    } catch (err) { /* the next refresh tries again */ }
+      queue = await api("GET", "/api/v1/routing/queue");
+      queueReadAt = Date.now();
+      renderQueue();
+    } catch (err) { /* the next event or poll tries again */ }
   }
+
+  function waited(seconds) {
+    return seconds === null || seconds === undefined ? null : seconds + (Date.now() - queueReadAt) / 1000;
+  }
+
+  function renderQueue() {
+    if (!queue) return;
+    const q = queue;
+    const longest = waited(q.longest_wait_seconds);
+    $("[data-testid=queue-waiting]").textContent = q.waiting;
+    $("[data-testid=queue-longest]").textContent = longest === null ? "—" : Math.round(longest);
+    const types = $("[data-testid=queue-types] tbody");
+    types.replaceChildren(...q.by_lead_type.map((t) => cells([t.lead_type || "—", t.waiting, Math.round(waited(t.longest_wait_seconds) || 0)])));
+    const ops = $("[data-testid=queue-operators] tbody");
+    ops.replaceChildren(...q.operators.map((o) => cells([
+      o.name, o.presence, `${o.load.chat} / ${o.capacity.chat ?? 0}`, `${o.load.email} / ${o.capacity.email ?? 0}`, showSkills(o.skills),
+    ])));
+  }
+
+  function queueChanged() {
+    if (queueTimer !== null) return;
+    const gap = Math.max(0, queueReadAt + QUEUE_MIN_GAP - Date.now());
+    queueTimer = setTimeout(() => { queueTimer = null; loadQueue(); }, gap);
+  }
+
+  function queueLive(connected) {
+    document.body.dataset.queueUpdates = connected ? "push" : "poll";
+    clearInterval(queuePoll);
+    queuePoll = connected ? null : setInterval(loadQueue, QUEUE_FALLBACK_POLL);
+    if (connected) queueChanged(); // events sent while the socket was down are not replayed
+  }
+
+  document.addEventListener("lines:event", (event) => {
+    if (event.detail.type === "routing.queue_changed") queueChanged();
+  });
+  document.addEventListener("lines:socket", (event) => queueLive(event.detail.connected));
 
   function cells(values) {
     const tr = document.createElement("tr");
@@ -324,5 +365,6 @@
   fillMatrix(DATA.operators || []);
   loadHistory();
   loadQueue();
-  setInterval(loadQueue, 5000);
+  queueLive(false); // until the operator socket says it is connected
+  setInterval(() => { if (!document.hidden) renderQueue(); }, 1000); // the waits tick between reads
 })();
