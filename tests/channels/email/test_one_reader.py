@@ -57,7 +57,7 @@ async def test_one_worker_reads_the_mailbox_and_another_takes_over_when_it_stops
     async def one_reader() -> bool:
         return len(readers(first, second)) == 1
 
-    await eventually(one_reader, timeout=10)
+    await eventually(one_reader)
     for _ in range(int(LEASE * 3 / 0.05)):  # across several renewals, never both
         assert len(readers(first, second)) == 1
         await asyncio.sleep(0.05)

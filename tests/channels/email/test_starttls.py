@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -44,7 +43,7 @@ async def test_mail_is_read_over_starttls(make_email_client: MakeClient, tls_dov
     async def arrived() -> bool:
         return await count_inbound(client) == 1
 
-    await eventually(arrived, timeout=10)
+    await eventually(arrived)
     imap = channel_of(client)._client
     assert imap is not None
     assert imap.protocol.transport.get_extra_info("ssl_object") is not None  # the session really is TLS
@@ -98,14 +97,10 @@ async def test_the_mailbox_never_logs_in_in_the_clear_when_starttls_is_missing(
     caplog.set_level(logging.WARNING, logger="lines.channels.email.adapter")
     client = await aiohttp_client(create_app(settings))  # type: ignore[operator]
 
-    def refused() -> bool:
+    async def refused() -> bool:
         return "does not offer STARTTLS" in caplog.text
 
-    for _ in range(100):
-        if refused():
-            break
-        await asyncio.sleep(0.05)
-    assert refused()
+    await eventually(refused)
     assert not channel_of(client).connected.is_set()
     assert f"user=<{user[0]}>" not in (dovecot.work / "dovecot.log").read_text()
 

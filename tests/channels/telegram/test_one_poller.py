@@ -47,7 +47,7 @@ async def test_one_worker_polls_and_another_takes_over_when_it_stops(
     async def one_poller() -> bool:
         return len(pollers(first, second)) == 1
 
-    await eventually(one_poller, timeout=10)
+    await eventually(one_poller)
     for text in ("one", "two", "three"):
         botapi.push(updates.text(text))
     for _ in range(int(LEASE * 3 / 0.05)):  # across several renewals, never both
