@@ -53,6 +53,34 @@
     return details;
   }
 
+  // ---- email flags: the same markup and labels as _email_meta.html, from the Message's `email` ----
+  function emailAutoLabel(auto) {
+    if (auto === "bounce") return t("Delivery failure report");
+    if (auto === "loop") return t("Our own email came back");
+    return t("Automatic email: not acknowledged");
+  }
+
+  function emailMeta(e) {
+    var nodes = [];
+    if (!e) return nodes;
+    if (e.unreadable) {
+      nodes.push(el("div", { class: "email-flag email-unreadable", "data-testid": "email-unreadable" },
+        t("This email could not be read; the original is attached.")));
+    }
+    if (e.auto) nodes.push(el("div", { class: "email-flag", "data-testid": "email-auto" }, emailAutoLabel(e.auto)));
+    if (e.too_large && e.too_large.length) {
+      nodes.push(el("div", { class: "email-flag", "data-testid": "email-too-large" },
+        t("Too large to store:") + " " + e.too_large.join(", ")));
+    }
+    if (e.quoted) {
+      var quoted = el("details", { class: "email-quoted" });
+      quoted.appendChild(el("summary", {}, t("Quoted text")));
+      quoted.appendChild(el("pre", {}, e.quoted));
+      nodes.push(quoted);
+    }
+    return nodes;
+  }
+
   document.addEventListener("toggle", function (event) {
     var details = event.target;
     if (!details || !details.classList || !details.classList.contains("msg-edited") || !details.open) return;
@@ -678,6 +706,7 @@
       bubble.appendChild(el("div", { class: "msg-text", "data-testid": "message-text" }, m.text));
     }
     if (m.signature) bubble.appendChild(el("div", { class: "msg-signature", "data-testid": "message-signature" }, m.signature));
+    emailMeta(m.email).forEach(function (node) { bubble.appendChild(node); });
     if (m.edited_at) bubble.appendChild(editedMarker(m));
     if (m.attachments && m.attachments.length) {
       var files = el("ul", { class: "msg-files" });
