@@ -177,3 +177,5 @@ class ConversationDetail(ConversationOut):
     messages: list[MessageOut]
     messages_truncated: bool
     previous_conversations: list[ConversationBrief]
+    sender_state: Literal["active", "opted_out", "unreachable", "blocked"] | None = None
+    """Whether replies may reach the identity that writes in this conversation; null when it has none."""

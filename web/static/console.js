@@ -855,6 +855,7 @@
       if (!payload) return;
       var conversation = payload.conversation || payload;
       self.update(conversation);
+      if (payload.sender_state !== undefined) self.showBlocked(payload.sender_state === "blocked");
       (payload.messages || conversation.messages || []).forEach(function (m) {
         if (m.conversation_id === undefined) m.conversation_id = self.id;
         self.add(m);
@@ -972,6 +973,9 @@
   };
 
   // Block or unblock the conversation's sender (channels with the BLOCK_SENDER feature: Telegram).
+  // A colleague's block arrives as `sender.state`; a re-fetch carries `sender_state`.
+  ConversationPage.prototype.showBlocked = function () { /* no button on this channel */ };
+
   ConversationPage.prototype.setupBlocking = function (path) {
     var block = $('[data-testid="block-sender"]');
     var unblock = $('[data-testid="unblock-sender"]');
@@ -982,6 +986,7 @@
       unblock.hidden = !blocked;
       if (badge) badge.hidden = !blocked;
     }
+    this.showBlocked = show;
     function send(button, blocked) {
       button.disabled = true;
       api("POST", path + "/block-sender", { blocked: blocked }).then(function (body) {
@@ -1030,6 +1035,8 @@
       if (node && data.edited_at) this.showEdit(node, data);
     } else if (type === "conversation.updated" || type === "conversation.assigned") {
       this.update(data);
+    } else if (type === "sender.state") {
+      if ((data.conversation_ids || []).indexOf(this.id) >= 0) this.showBlocked(data.state === "blocked");
     } else if (type === "sla.recomputed") {
       this.resync();
     } else if (type === "contact.merged" || type === "contact.unmerged") {
