@@ -75,6 +75,24 @@ def message_dict(message: Message) -> dict[str, Any]:
         "created_at": iso(message.created_at),
         "edited_at": iso(message.edited_at),
         "signature": (message.extra or {}).get("signature") or None,
+        "email": email_meta(message),
+    }
+
+
+def email_meta(message: Message) -> dict[str, Any] | None:
+    """What the console flags under a message of an email conversation (`_email_meta.html`, console.js);
+    None for other channels. Only these keys leave the server: `extra` also holds raw headers and paths.
+
+    `auto` is why no acknowledgement went out (`bounce`, `loop`, `auto_reply`, `bulk`, `list`, `junk`);
+    `quoted` is the folded history of a text-only email (an HTML email shows its own)."""
+    if not message.channel_key.startswith("email:"):
+        return None
+    extra = message.extra or {}
+    return {
+        "auto": extra.get("auto") or None,
+        "unreadable": bool(extra.get("unreadable")),
+        "too_large": [str(name) for name in extra.get("too_large") or ()],
+        "quoted": (extra.get("quoted") or None) if not message.html else None,
     }
 
 

@@ -28,7 +28,7 @@ from lines.console.identities import IdentityState, conversation_identity
 from lines.console.inline_images import has_inline_images, render_html
 from lines.console.keys import channels_key, events_key, reply_signature_key, sessions_key, settings_key
 from lines.console.models import Presence
-from lines.console.serialize import conversation_dict, identity_dict
+from lines.console.serialize import conversation_dict, email_meta, identity_dict
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -341,6 +341,7 @@ def make_environment(translations: Translations) -> jinja2.Environment:
     install(environment)
     environment.globals["channels"] = CHANNELS
     environment.filters["email_html"] = render_html
+    environment.filters["email_meta"] = email_meta
     environment.tests["has_inline_images"] = has_inline_images
     return environment
 

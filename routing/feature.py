@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 router_key = web.AppKey("routing_router", Router)
 queue_changes_key = web.AppKey("routing_queue_changes", QueueChanges)
 FREES_CAPACITY = {Status.RESOLVED.value, Status.SNOOZED.value, Status.PENDING.value}
-CHANGES_QUEUE_VIEW = frozenset({"inbound", "handoff", "requeue", "status", "presence", "assigned"})
+CHANGES_QUEUE_VIEW = frozenset({"inbound", "handoff", "requeue", "status", "presence", "assigned", "operator"})
 """Change kinds after which the live queue (waiting, loads, presence) may look different."""
 
 
@@ -77,6 +77,8 @@ class Processor:
                     await self.serve()
                 elif job.get("presence") == "offline":
                     await self.router.requeue_offline(int(job["operator_id"]))
+            elif kind == "operator" and job.get("more_room"):
+                await self.serve()  # more capacity, a new skill or team: the queue is served at once
             elif kind == "assigned" and job.get("by_operator_id") is not None:
                 if job.get("operator_id") is None:
                     await self.arrived(int(job["conversation_id"]))

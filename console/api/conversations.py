@@ -20,6 +20,7 @@ from lines.console.actions import do_assign, do_mark_read, do_reply, do_set_stat
 from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Id, Query, Route
 from lines.console.api.schemas import ConversationDetail, ConversationList, ConversationOut, MessageOut, OkOut
+from lines.console.identities import conversation_identity
 from lines.console.keys import events_key, outbox_key, reply_signature_key, sessions_key
 from lines.console.models import Contact, Conversation, ConversationRead, Message, Status
 from lines.console.serialize import contact_dict, conversation_brief, conversation_dict, message_dict
@@ -160,7 +161,8 @@ async def list_conversations(call: Call) -> dict[str, Any]:
 
 async def get_conversation(call: Call) -> dict[str, Any]:
     """The latest 1000 messages (oldest first; `messages_truncated` says if there were more), the
-    contact with their identities on every channel, and their other conversations that I may see."""
+    contact with their identities on every channel, their other conversations that I may see, and
+    the state of the identity replies go to (`sender_state`: blocked, opted out...)."""
     scope = call.ctx.scope
     async with call.app[sessions_key]() as session:
         conversation = await visible_conversation(session, scope, call.ids["id"])
@@ -190,6 +192,7 @@ async def get_conversation(call: Call) -> dict[str, Any]:
                 .options(selectinload(Conversation.assignee), selectinload(Conversation.team))
             )
         ).all()
+        sender = await conversation_identity(session, conversation)
         read_up_to = await session.scalar(
             select(ConversationRead.last_read_message_id).where(
                 ConversationRead.operator_id == scope.operator_id,
@@ -205,6 +208,7 @@ async def get_conversation(call: Call) -> dict[str, Any]:
         "messages": [message_dict(m) for m in shown],
         "messages_truncated": len(messages) > MAX_MESSAGES,
         "previous_conversations": [conversation_brief(c) for c in previous],
+        "sender_state": str(sender.state) if sender is not None else None,
     }
 
 

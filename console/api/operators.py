@@ -6,12 +6,15 @@ Who may change what (RELIABILITY.md #80, no mass assignment):
   with them: every field but role, and team changes only within the lead's own teams;
 - an admin changes anything, except their own role and active flag (no locking oneself out).
 A role change or deactivation revokes the target's sessions (open sockets close at once); a password
-change revokes their other sessions.
+change revokes their other sessions. A change routing cares about (capacity, skills, teams...) is
+queued as the change job `operator`, so the live queue follows and a waiting conversation that now
+fits is served at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -25,7 +28,8 @@ from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Route
 from lines.console.api.schemas import OperatorList, OperatorOut
 from lines.console.auth import AuthContext, announce_session_change, revoke_operator_sessions
-from lines.console.keys import bus_key, sessions_key
+from lines.console.events import Events
+from lines.console.keys import bus_key, events_key, sessions_key
 from lines.console.models import Operator, Role, Team
 from lines.console.passwords import hash_password
 from lines.console.serialize import operator_dict
@@ -42,6 +46,8 @@ Skills = Annotated[dict[Annotated[str, Field(pattern=SKILL)], SkillLevel], Field
 RoleName = Literal["operator", "lead", "admin"]
 Locale = Literal["en", "ru"]
 SELF_FIELDS = frozenset({"name", "password", "locale"})
+ROUTING_FIELDS = frozenset({"name", "teams", "skills", "capacity", "active"})
+"""Fields the live queue shows or routing decides by: changing one queues the `operator` change job."""
 
 
 class Capacity(Body):
@@ -161,6 +167,41 @@ def _check_patch(ctx: AuthContext, target: Operator, fields: set[str], body: Ope
             )
 
 
+@dataclass(frozen=True, slots=True)
+class RoutingView:
+    """What routing knows of an operator, before and after a change."""
+
+    teams: frozenset[str]
+    skills: dict[str, int]
+    capacity: dict[str, int]
+    active: bool
+
+    @classmethod
+    def of(cls, operator: Operator) -> RoutingView:
+        """Needs `operator.teams` loaded."""
+        return cls(
+            frozenset(t.name for t in operator.teams),
+            dict(operator.skills or {}),
+            dict(operator.capacity or {}),
+            operator.active,
+        )
+
+    def more_room_than(self, before: RoutingView) -> bool:
+        """Whether a waiting conversation may now fit: capacity grew on some kind (a kind without a
+        capacity is unlimited), a skill was added or raised, a team was added, or it was reactivated."""
+        capacity = any(kind not in self.capacity for kind in before.capacity) or any(
+            kind in before.capacity and limit > before.capacity[kind] for kind, limit in self.capacity.items()
+        )
+        skills = any(level > before.skills.get(skill, 0) for skill, level in self.skills.items())
+        return capacity or skills or bool(self.teams - before.teams) or (self.active and not before.active)
+
+
+async def _tell_routing(events: Events, operator_id: int, before: RoutingView, after: RoutingView) -> None:
+    """Queue the `operator` change: routing serves the queue if there is more room, and the
+    leads' live queue re-reads (docs/routing.md)."""
+    await events.change("operator", operator_id=operator_id, more_room=after.more_room_than(before))
+
+
 def may_patch(ctx: AuthContext, target: Operator, fields: set[str]) -> bool:
     """Whether the caller may change these `fields` of `target` (the rules of `PATCH`); needs teams loaded."""
     try:
@@ -191,6 +232,7 @@ async def patch_operator(call: Call) -> dict[str, Any]:
             if target is None:
                 raise ApiError(404, "not_found", f"operator {call.ids['id']} not found")
             _check_patch(ctx, target, fields, body)
+            before = RoutingView.of(target)
             revoke_all = ("role" in fields and body.role != target.role) or (
                 "active" in fields and body.active is False and target.active
             )
@@ -220,6 +262,8 @@ async def patch_operator(call: Call) -> dict[str, Any]:
     assert updated is not None
     if revoke_all or rights_changed or body.password is not None:
         await announce_session_change(call.app[bus_key], updated.id)
+    if fields & ROUTING_FIELDS:
+        await _tell_routing(call.app[events_key], updated.id, before, RoutingView.of(updated))
     return operator_dict(updated)
 
 

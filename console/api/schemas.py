@@ -100,6 +100,15 @@ class AttachmentOut(Out):
     url: str | None
 
 
+class EmailMetaOut(Out):
+    auto: str | None
+    """Why no acknowledgement went out: `bounce`, `loop`, `auto_reply`, `bulk`, `list`, `junk`."""
+    unreadable: bool
+    too_large: list[str]
+    quoted: str | None
+    """The folded history of a text-only email (an HTML email shows its own)."""
+
+
 class MessageOut(Out):
     id: int
     conversation_id: int
@@ -116,6 +125,8 @@ class MessageOut(Out):
     edited_at: datetime | None = None
     signature: str | None = None
     """The signature that went out with this reply, below `text` (docs/customers.md)."""
+    email: EmailMetaOut | None = None
+    """Email conversations only: what the console flags under the message (docs/email.md)."""
 
 
 Status = Literal["open", "pending", "snoozed", "resolved"]
@@ -166,3 +177,5 @@ class ConversationDetail(ConversationOut):
     messages: list[MessageOut]
     messages_truncated: bool
     previous_conversations: list[ConversationBrief]
+    sender_state: Literal["active", "opted_out", "unreachable", "blocked"] | None = None
+    """Whether replies may reach the identity that writes in this conversation; null when it has none."""

@@ -126,3 +126,35 @@ async def test_channels_without_blocking_show_no_button(browser: Browser, telegr
     await expect(page.get_by_test_id("message").filter(has_text="Hello from the site")).to_have_count(1)
     await expect(page.get_by_test_id("block-sender")).to_have_count(0)
     await expect(page.get_by_test_id("unblock-sender")).to_have_count(0)
+
+
+async def test_a_colleague_with_the_conversation_open_sees_the_block_and_the_unblock_live(
+    browser: Browser, telegram_server: LiveServer
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(
+            telegram_server.url + WEBHOOK,
+            json=updates.text("Buy cheap followers!!!"),
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert response.status == 200
+    path = f"/conversations/{await conversation_id(telegram_server, 'telegram')}"
+    anna = await sign_in(await new_context(browser), telegram_server, "anna", path)
+    lead = await sign_in(await new_context(browser), telegram_server, "lead", path)
+    await expect(lead.get_by_test_id("sender-blocked")).to_be_hidden()
+
+    async def accept(dialog: Dialog) -> None:
+        await dialog.accept()
+
+    anna.once("dialog", accept)
+    await anna.get_by_test_id("block-sender").click()
+    # The lead did nothing and reloads nothing: the event flips the badge and the buttons.
+    await expect(lead.get_by_test_id("sender-blocked")).to_be_visible()
+    await expect(lead.get_by_test_id("unblock-sender")).to_be_visible()
+    await expect(lead.get_by_test_id("block-sender")).to_be_hidden()
+
+    await lead.get_by_test_id("unblock-sender").click()
+    await expect(anna.get_by_test_id("sender-blocked")).to_be_hidden()
+    await expect(anna.get_by_test_id("block-sender")).to_be_visible()
+    await expect(anna.get_by_test_id("unblock-sender")).to_be_hidden()
+    assert await identity_state(telegram_server, "telegram") == "active"

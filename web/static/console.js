@@ -53,6 +53,34 @@
     return details;
   }
 
+  // ---- email flags: the same markup and labels as _email_meta.html, from the Message's `email` ----
+  function emailAutoLabel(auto) {
+    if (auto === "bounce") return t("Delivery failure report");
+    if (auto === "loop") return t("Our own email came back");
+    return t("Automatic email: not acknowledged");
+  }
+
+  function emailMeta(e) {
+    var nodes = [];
+    if (!e) return nodes;
+    if (e.unreadable) {
+      nodes.push(el("div", { class: "email-flag email-unreadable", "data-testid": "email-unreadable" },
+        t("This email could not be read; the original is attached.")));
+    }
+    if (e.auto) nodes.push(el("div", { class: "email-flag", "data-testid": "email-auto" }, emailAutoLabel(e.auto)));
+    if (e.too_large && e.too_large.length) {
+      nodes.push(el("div", { class: "email-flag", "data-testid": "email-too-large" },
+        t("Too large to store:") + " " + e.too_large.join(", ")));
+    }
+    if (e.quoted) {
+      var quoted = el("details", { class: "email-quoted" });
+      quoted.appendChild(el("summary", {}, t("Quoted text")));
+      quoted.appendChild(el("pre", {}, e.quoted));
+      nodes.push(quoted);
+    }
+    return nodes;
+  }
+
   document.addEventListener("toggle", function (event) {
     var details = event.target;
     if (!details || !details.classList || !details.classList.contains("msg-edited") || !details.open) return;
@@ -678,6 +706,7 @@
       bubble.appendChild(el("div", { class: "msg-text", "data-testid": "message-text" }, m.text));
     }
     if (m.signature) bubble.appendChild(el("div", { class: "msg-signature", "data-testid": "message-signature" }, m.signature));
+    emailMeta(m.email).forEach(function (node) { bubble.appendChild(node); });
     if (m.edited_at) bubble.appendChild(editedMarker(m));
     if (m.attachments && m.attachments.length) {
       var files = el("ul", { class: "msg-files" });
@@ -826,6 +855,7 @@
       if (!payload) return;
       var conversation = payload.conversation || payload;
       self.update(conversation);
+      if (payload.sender_state !== undefined) self.showBlocked(payload.sender_state === "blocked");
       (payload.messages || conversation.messages || []).forEach(function (m) {
         if (m.conversation_id === undefined) m.conversation_id = self.id;
         self.add(m);
@@ -943,6 +973,9 @@
   };
 
   // Block or unblock the conversation's sender (channels with the BLOCK_SENDER feature: Telegram).
+  // A colleague's block arrives as `sender.state`; a re-fetch carries `sender_state`.
+  ConversationPage.prototype.showBlocked = function () { /* no button on this channel */ };
+
   ConversationPage.prototype.setupBlocking = function (path) {
     var block = $('[data-testid="block-sender"]');
     var unblock = $('[data-testid="unblock-sender"]');
@@ -953,6 +986,7 @@
       unblock.hidden = !blocked;
       if (badge) badge.hidden = !blocked;
     }
+    this.showBlocked = show;
     function send(button, blocked) {
       button.disabled = true;
       api("POST", path + "/block-sender", { blocked: blocked }).then(function (body) {
@@ -1001,6 +1035,8 @@
       if (node && data.edited_at) this.showEdit(node, data);
     } else if (type === "conversation.updated" || type === "conversation.assigned") {
       this.update(data);
+    } else if (type === "sender.state") {
+      if ((data.conversation_ids || []).indexOf(this.id) >= 0) this.showBlocked(data.state === "blocked");
     } else if (type === "sla.recomputed") {
       this.resync();
     } else if (type === "contact.merged" || type === "contact.unmerged") {
