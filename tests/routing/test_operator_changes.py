@@ -60,7 +60,7 @@ async def test_raising_capacity_serves_a_waiting_conversation_at_once(client: Cl
     async def assigned() -> bool:
         return await assignee_of(client, conversation) == staff.anna
 
-    await eventually(assigned, timeout=5.0)  # the sweep is an hour away
+    await eventually(assigned)  # the sweep is an hour away
 
 
 async def test_a_new_skill_serves_a_conversation_that_needs_it(client: Client, staff: Staff) -> None:
@@ -81,7 +81,7 @@ async def test_a_new_skill_serves_a_conversation_that_needs_it(client: Client, s
     async def assigned() -> bool:
         return await assignee_of(client, result.conversation_id) == staff.anna
 
-    await eventually(assigned, timeout=5.0)
+    await eventually(assigned)
 
 
 async def test_a_capacity_edit_reaches_the_leads_live_queue(client: Client, staff: Staff) -> None:
