@@ -85,12 +85,14 @@ class EscalationMail:
         )
         written = 0
         for operator in operators:
-            if not operator.email:
+            reason = "no email address" if not operator.email else "" if operator.active else "deactivated"
+            if reason:
                 log.info(
-                    "SLA %s (%s) of conversation %s: not emailed to operator %s (%s): no email address",
-                    fire.kind, fire.target, conversation.id, operator.id, operator.login,
+                    "SLA %s (%s) of conversation %s: not emailed to operator %s (%s): %s",
+                    fire.kind, fire.target, conversation.id, operator.id, operator.login, reason,
                 )  # fmt: skip
                 continue
+            assert operator.email is not None
             locale = self._text.locale(operator.locale)
             subject, body = self._text.compose(escalated, locale)
             session.add(
@@ -191,7 +193,13 @@ class StaffMailSender(Periodic):
 
     async def _send_one(self, row: StaffMail) -> int:
         try:
-            await self._client.send(self.build(row))
+            mail = self.build(row)
+        except (ValueError, TypeError) as err:  # a header the email package refuses: no attempt helps
+            log.warning("staff mail %s to %s cannot be built: %s", row.id, row.to_address, err)
+            await self._finish(row, "failed", f"cannot build the message: {err}")
+            return 0
+        try:
+            await self._client.send(mail)
         except TemporaryDeliveryError as err:
             await self._retry_or_fail(row, str(err))
             return 0

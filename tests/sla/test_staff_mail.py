@@ -140,6 +140,24 @@ async def test_a_recipient_without_an_address_is_skipped_with_a_reason(
     assert sink.messages == []
 
 
+async def test_a_deactivated_operator_is_not_emailed(
+    client: Client, staff: Staff, sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="lines.sla.staff_mail")
+    await give_addresses(client, staff)
+    async with client.app[sessions_key]() as session, session.begin():
+        await session.execute(update(Operator).where(Operator.id == staff.anna).values(active=False))
+    await open_conversation(client, staff.support, staff.anna)
+
+    async def lead_mailed() -> bool:
+        return len(sink.messages) >= 1
+
+    await eventually(lead_mailed)
+    await asyncio.sleep(0.3)
+    assert [rcpt for rcpt, _ in sink.messages] == [["lena@shop.example"]]
+    assert f"not emailed to operator {staff.anna} (anna): deactivated" in caplog.text
+
+
 async def test_a_rule_may_opt_out_of_email(
     tmp_path: Path, database: Database, sink: Sink, aiohttp_client: AppClient, password_hash: str
 ) -> None:
