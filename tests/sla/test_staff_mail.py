@@ -261,6 +261,31 @@ async def test_a_restart_between_fire_and_send_still_sends_once(
     await second.close()
 
 
+async def test_a_graceful_stop_lets_the_mail_being_sent_finish(
+    tmp_path: Path,
+    database: Database,
+    sink: Sink,
+    aiohttp_client: AppClient,
+    password_hash: str,
+    session_maker_for: Callable[[], Any],
+) -> None:
+    client = await aiohttp_client(create_app(mail_settings(tmp_path, database, sink.port)))  # type: ignore[attr-defined]
+    staff = await seed_staff(client.app, password_hash)
+    await give_addresses(client, staff)
+    sink.delay = 1.0  # the server takes a second to accept each mail
+    await open_conversation(client, staff.support, staff.anna)
+
+    async def server_busy() -> bool:
+        return sink.receiving
+
+    await eventually(server_busy)
+    await client.close()  # stops the sender in the middle of that SMTP conversation
+    assert len(sink.messages) == 1
+    async with session_maker_for() as session:
+        stored = list((await session.scalars(select(StaffMail))).all())
+    assert [r.status for r in stored] == ["sent"]
+
+
 async def test_a_mail_left_sending_by_a_dead_worker_is_failed_not_sent_again(
     client: Client, staff: Staff, sink: Sink
 ) -> None:
