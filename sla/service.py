@@ -252,7 +252,10 @@ class SlaService:
             if event_id is not None:
                 notify, email = await self._escalate(session, conversation, policy, target, kind, outcome)
                 if email and self.mail is not None:
-                    fire = Fire(event_id, policy.id, target, kind, due)
+                    # A warning's own time is its warning point; the mail tells the deadline.
+                    deadline = derived.deadlines.get(target, {}).get("due_at")
+                    deadline_at = datetime.fromisoformat(deadline) if deadline else due
+                    fire = Fire(event_id, policy.id, target, kind, deadline_at)
                     await self.mail.queue(session, conversation, fire, email, now)
                 outcome.fired.append({"target": target, "kind": kind, "due_at": due.isoformat(), "notify": notify})
         if derived.to_fire:

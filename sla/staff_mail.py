@@ -51,6 +51,7 @@ class Fire:
     target: str
     kind: str
     due_at: datetime
+    """The target's deadline (for a warning too, not its warning point)."""
 
 
 class EscalationMail:

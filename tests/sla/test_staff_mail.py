@@ -121,6 +121,11 @@ async def test_a_breach_emails_the_assignee_and_the_lead_once_each_in_their_lang
     assert "Due: " in text and " UTC" in text
     assert f"Open the conversation: {PUBLIC_URL}/conversations/{conversation_id}" in text
 
+    # Both tell the deadline itself (the warning too, not its warning point).
+    due_ru = next(line for line in warning.get_content().splitlines() if line.startswith("Срок: "))
+    due_en = next(line for line in text.splitlines() if line.startswith("Due: "))
+    assert due_ru.removeprefix("Срок: ") == due_en.removeprefix("Due: ")
+
     stored = await rows(client)
     assert [(r.status, r.attempts, r.locale) for r in stored] == [("sent", 1, "ru"), ("sent", 1, "en")]
 
