@@ -153,7 +153,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         engine = create_engine(settings.database_url, settings.storage.database_schema)
         try:
             return await add_user(
-                session_maker(engine), args.login, args.password, Role(args.role), args.team or [], args.name
+                session_maker(engine),
+                args.login,
+                args.password,
+                Role(args.role),
+                args.team or [],
+                args.name,
+                email=args.email,
             )
         finally:
             await engine.dispose()
@@ -197,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     add.add_argument("--team", action="append", help="team name; repeat for several")
     add.add_argument("--name", help="display name (default: the login)")
+    add.add_argument("--email", help="where SLA escalation mail goes (docs/sla.md)")
     add.add_argument("--config")
     add.set_defaults(func=cmd_user_add)
 

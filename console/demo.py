@@ -26,7 +26,9 @@ async def seed_demo(settings: Settings) -> None:
             await ensure_team(session, "support", "Support")
             await ensure_team(session, "sales", "Sales")
         for login, name, role, teams, skills in DEMO_USERS:
-            await add_user(sessions, login, DEMO_PASSWORD, role, teams, name, skills)
+            # Addresses under the reserved .example domain: escalation mail (docs/sla.md) has a
+            # recipient once `[notifications.email]` points at a test SMTP server.
+            await add_user(sessions, login, DEMO_PASSWORD, role, teams, name, skills, f"{login}@demo.example")
         await seed_demo_kb(sessions)
     finally:
         await engine.dispose()

@@ -124,7 +124,8 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
 
 
 def extract_messages() -> dict[str, list[str]]:
-    """Every msgid the console uses, with where: templates (`_`, `{% trans %}`), views.py (`N_`), console.js."""
+    """Every msgid the console uses, with where: templates (`_`, `{% trans %}`), views.py and the SLA
+    mail (`N_`), console.js."""
     web = Path(str(resources.files("lines.web")))
     console = Path(str(resources.files("lines.console")))
     found: dict[str, list[str]] = {}
@@ -140,9 +141,11 @@ def extract_messages() -> dict[str, list[str]]:
                 source, list(DEFAULT_KEYWORDS), [], {"extensions": "jinja2.ext.i18n"}
             ):
                 add(message, f"templates/{template.name}:{lineno}")
-    with (console / "views.py").open("rb") as source:
-        for lineno, message, _comments, _context in extract("python", source, keywords={"N_": None}):
-            add(message, f"console/views.py:{lineno}")
+    sla = Path(str(resources.files("lines.sla")))
+    for folder, module in ((console, "console/views.py"), (sla, "sla/mail_text.py")):
+        with (folder / module.split("/", 1)[1]).open("rb") as source:
+            for lineno, message, _comments, _context in extract("python", source, keywords={"N_": None}):
+                add(message, f"{module}:{lineno}")
     for message in js_messages((web / "static" / "console.js").read_text(encoding="utf-8")):
         add(message, "static/console.js")
     return found

@@ -161,6 +161,8 @@ class Operator(Base):
     presence: Mapped[str] = mapped_column(_enum(Presence), default=Presence.OFFLINE)
     presence_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Where staff mail (SLA escalations) goes; none: the console notification only.
+    email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # When routing last gave this operator a conversation (round robin and longest idle order by it).

@@ -43,6 +43,7 @@ def operator_dict(operator: Operator) -> dict[str, Any]:
         "capacity": operator.capacity,
         "presence": operator.presence,
         "locale": operator.locale,
+        "email": operator.email,
         "active": operator.active,
     }
 

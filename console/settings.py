@@ -125,7 +125,30 @@ def _unique_names(kind: str, names: list[str]) -> None:
         raise ValueError(f"{kind} names must be unique; repeated: {', '.join(dupes)}")
 
 
-class EmailMailbox(_Section):
+EMAIL_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z0-9-]{1,63}$")
+"""A plain address (`name@host.example`): no display name, no comments, at most 254 characters."""
+
+
+def check_email_address(value: str) -> str:
+    """`value` stripped, or ValueError saying what a usable address looks like."""
+    value = value.strip()
+    if len(value) > 254 or not EMAIL_ADDRESS.match(value):
+        raise ValueError(f"{value!r} is not an email address like name@example.com")
+    return value
+
+
+class SmtpServer(_Section):
+    """An SMTP server to send through: the support mailboxes' outgoing side and staff mail share it."""
+
+    smtp_host: str = ""
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 465
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30
+
+
+class EmailMailbox(SmtpServer):
     """One support mailbox: IMAP in, SMTP out (issue 3)."""
 
     name: Name
@@ -138,11 +161,6 @@ class EmailMailbox(_Section):
     imap_ca_file: str = ""
     imap_folder: str = "INBOX"
     after_fetch: Annotated[str, Field(pattern=r"^(seen|move:.+)$")] = "seen"
-    smtp_host: str = ""
-    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 465
-    smtp_user: str = ""
-    smtp_password: SecretStr = SecretStr("")
-    smtp_tls: Literal["ssl", "starttls", "none"] = "ssl"
     signature: str = ""
     auto_ack: str = "off"
     team: str | None = None
@@ -154,7 +172,6 @@ class EmailMailbox(_Section):
     reconnect_min_seconds: Annotated[float, Field(gt=0)] = 1
     reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60
     imap_timeout_seconds: Annotated[float, Field(gt=0)] = 30
-    smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30
 
 
 class TelegramBot(_Section):
@@ -258,6 +275,36 @@ class CustomersSettings(_Section):
     email replies always get it."""
 
 
+class StaffMailSettings(SmtpServer):
+    """Email to operators and leads (SLA escalations); the SMTP keys mean what they mean for a mailbox."""
+
+    smtp_host: Annotated[str, Field(min_length=1)]
+    from_address: str
+    from_name: Annotated[str, Field(max_length=200)] = "Lines"
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    backoff_base_seconds: Annotated[float, Field(gt=0)] = 5.0
+    backoff_max_seconds: Annotated[float, Field(gt=0)] = 900.0
+    poll_seconds: Annotated[float, Field(gt=0, le=3600)] = 2.0
+
+    @field_validator("from_address")
+    @classmethod
+    def _from(cls, value: str) -> str:
+        return check_email_address(value)
+
+    @field_validator("from_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if any(c in value for c in "\r\n"):
+            raise ValueError("must be one line")
+        return value
+
+
+class NotificationsSettings(_Section):
+    """How Lines tells its staff about things outside the console; each block is off when absent."""
+
+    email: StaffMailSettings | None = None
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     storage: StorageSettings = StorageSettings()
@@ -270,6 +317,7 @@ class Settings(_Section):
     sla: SlaSettings = SlaSettings()
     bot: BotSettings = BotSettings()
     customers: CustomersSettings = CustomersSettings()
+    notifications: NotificationsSettings = NotificationsSettings()
 
     @property
     def data_path(self) -> Path:

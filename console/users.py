@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from lines.console.db import SessionMaker
 from lines.console.models import Operator, Role, Team
 from lines.console.passwords import hash_password
+from lines.console.settings import check_email_address
 
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TEAM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -33,6 +34,13 @@ def check_team_name(name: str) -> str:
     return name
 
 
+def check_email(address: str) -> str:
+    try:
+        return check_email_address(address)
+    except ValueError as err:
+        raise UserError(f"email: {err}") from err
+
+
 async def ensure_team(session: AsyncSession, name: str, title: str = "") -> Team:
     team = await session.scalar(select(Team).where(Team.name == check_team_name(name)))
     if team is None:
@@ -50,9 +58,13 @@ async def add_user(
     teams: list[str],
     name: str | None = None,
     skills: dict[str, int] | None = None,
+    email: str | None = None,
 ) -> str:
-    """Create the operator, or update password, role and teams of an existing one."""
+    """Create the operator, or update password, role and teams (and the email when given) of an
+    existing one."""
     check_login(login)
+    if email is not None:
+        email = check_email(email)
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password: at least {MIN_PASSWORD} characters")
     async with sessions() as session, session.begin():
@@ -77,6 +89,8 @@ async def add_user(
             operator.name = name
         if skills is not None:
             operator.skills = skills
+        if email is not None:
+            operator.email = email
         if teams:
             operator.teams = team_rows
     verb = "created" if created else "updated"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,18 +13,28 @@ from lines.bots.hours import hours_key
 from lines.console.api import sla as sla_api
 from lines.console.api.routing import add_routes, routes_key
 from lines.console.keys import events_key, sessions_key, settings_key
+from lines.console.smtp import SmtpClient
 from lines.routing.feature import router_key
 from lines.sla.hours import SlaHours
-from lines.sla.keys import sla_key, sla_recompute_key, sla_timers_key
+from lines.sla.keys import sla_key, sla_recompute_key, sla_timers_key, staff_mail_key
+from lines.sla.mail_text import MailText
 from lines.sla.page import sla_page
 from lines.sla.recompute import Recompute
 from lines.sla.service import SlaService
+from lines.sla.staff_mail import EscalationMail, StaffMailSender
 from lines.sla.timers import CONCURRENCY, RedisTimers, TimerLoop
+
+log = logging.getLogger(__name__)
 
 
 async def _sla_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     service = SlaService(app[sessions_key], app[events_key])
+    if settings.notifications.email is not None:
+        # Before the timers start: what fell due while we were down is mailed too.
+        if not settings.server.public_url:
+            log.warning("[notifications.email] is on but server.public_url is empty: mails link a bare path")
+        service.mail = EscalationMail(MailText(settings.console.default_locale), settings.server.public_url)
     await service.load_policies(settings.sla.policies_file)
     redis: Redis | None = None
     redis_timers = None
@@ -58,6 +69,21 @@ async def _sla_ctx(app: web.Application) -> AsyncIterator[None]:
             await redis.aclose()
 
 
+async def _staff_mail_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The sender of escalation mail, when `[notifications.email]` is configured."""
+    config = app[settings_key].notifications.email
+    if config is None:
+        yield
+        return
+    sender = StaffMailSender(app[sessions_key], config, SmtpClient(config))
+    app[staff_mail_key] = sender
+    await sender.start()
+    try:
+        yield
+    finally:
+        await sender.stop()
+
+
 def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
     from lines.console.app import processors_key  # console.app imports this module while loading
@@ -67,6 +93,7 @@ def setup(app: web.Application) -> None:
 
     app[processors_key].append(process)
     app.cleanup_ctx.append(_sla_ctx)
+    app.cleanup_ctx.append(_staff_mail_ctx)
     app[routes_key].extend(sla_api.ROUTES)
     add_routes(app, sla_api.ROUTES)
     app.router.add_get("/sla", sla_page)

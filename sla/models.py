@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lines.console.models import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -70,3 +70,33 @@ class SlaEvent(Base):
     cycle: Mapped[str] = mapped_column(String(40), default="")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     fired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StaffMail(Base):
+    """One escalation email to one operator, written in the transaction that records the fire.
+
+    Unique per (fire, operator), so a fire yields each recipient one row at most; the sender
+    (`sla/staff_mail.py`) claims due `pending` rows, marks them `sending` while it talks to the
+    server, then `sent`, `pending` again with a later `next_attempt_at` (temporary failure) or
+    `failed` with the reason."""
+
+    __tablename__ = "staff_mail"
+    __table_args__ = (
+        UniqueConstraint("sla_event_id", "operator_id", name="uq_staff_mail_event_operator"),
+        Index("ix_staff_mail_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sla_event_id: Mapped[int] = mapped_column(BigId, ForeignKey("sla_events.id", ondelete="CASCADE"))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -49,6 +49,15 @@ class Escalation(_Doc):
     notify: list[Literal["assignee", "lead"]] = []
     raise_priority: bool = False
     reassign: str | None = None  # "team": back to its team's queue; otherwise another team's name
+    # Whether those in `notify` also get an email (`[notifications.email]`); omitted: yes when
+    # staff mail is configured. Strict, so a typo like "yes" is refused rather than read as true.
+    email: Annotated[bool, Field(strict=True)] | None = None
+
+    @model_validator(mode="after")
+    def _email_needs_someone(self) -> Escalation:
+        if self.email and not self.notify:
+            raise PointedError("/email", "true needs someone to write to in notify")
+        return self
 
 
 Seconds = Annotated[int, Field(gt=0, le=366 * 86400)]

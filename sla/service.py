@@ -36,6 +36,7 @@ from lines.console.models import (
 from lines.sla import clocks as clk
 from lines.sla.models import ConversationSla, SlaEvent, SlaPolicyDocument
 from lines.sla.policies import PRIORITY_ORDER, Policy, PolicySet, load_seed
+from lines.sla.staff_mail import EscalationMail, Fire
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -69,6 +70,8 @@ class SlaService:
         self._version = 0
         # Set by the timer loop: indexes each conversation's next timer (Redis in scaled mode).
         self.scheduler: Callable[[int, datetime | None], Awaitable[None]] | None = None
+        # Set when `[notifications.email]` is configured: queues escalation mail with each fire.
+        self.mail: EscalationMail | None = None
 
     async def load_policies(self, seed_file: str = "") -> PolicySet:
         """The stored document, seeded from `seed_file` (or config/sla.json) on first start."""
@@ -245,8 +248,15 @@ class SlaService:
         derived = clk.derive(clocks, policy, calendar, conversation.status, now)
         for target, kind, due, cycle in derived.to_fire:
             clk.mark_fired(clocks, target, kind)
-            if await _record_fire(session, conversation_id, policy.id, target, kind, cycle, due, now):
-                notify = await self._escalate(session, conversation, policy, target, kind, outcome)
+            event_id = await _record_fire(session, conversation_id, policy.id, target, kind, cycle, due, now)
+            if event_id is not None:
+                notify, email = await self._escalate(session, conversation, policy, target, kind, outcome)
+                if email and self.mail is not None:
+                    # A warning's own time is its warning point; the mail tells the deadline.
+                    deadline = derived.deadlines.get(target, {}).get("due_at")
+                    deadline_at = datetime.fromisoformat(deadline) if deadline else due
+                    fire = Fire(event_id, policy.id, target, kind, deadline_at)
+                    await self.mail.queue(session, conversation, fire, email, now)
                 outcome.fired.append({"target": target, "kind": kind, "due_at": due.isoformat(), "notify": notify})
         if derived.to_fire:
             derived = clk.derive(clocks, policy, calendar, conversation.status, now)
@@ -271,16 +281,22 @@ class SlaService:
         target: str,
         kind: str,
         outcome: Outcome,
-    ) -> list[int]:
-        """Apply the policy's escalations for this fire; returns whom to notify."""
+    ) -> tuple[list[int], set[int]]:
+        """Apply the policy's escalations for this fire; returns whom to notify in the console,
+        and whom of them also by email (rules without `"email": false`)."""
         notify: set[int] = set()
+        email: set[int] = set()
         for rule in policy.escalations:
             if rule.on != kind or (rule.target is not None and rule.target != target):
                 continue
+            named: set[int] = set()
             if "assignee" in rule.notify and conversation.assignee_id is not None:
-                notify.add(conversation.assignee_id)
+                named.add(conversation.assignee_id)
             if "lead" in rule.notify:
-                notify.update(await _team_leads(session, conversation.team_id))
+                named.update(await _team_leads(session, conversation.team_id))
+            notify |= named
+            if rule.email is not False:
+                email |= named
             if rule.raise_priority:
                 position = PRIORITY_ORDER.index(conversation.priority) if conversation.priority in PRIORITY_ORDER else 1
                 conversation.priority = PRIORITY_ORDER[min(position + 1, len(PRIORITY_ORDER) - 1)]
@@ -289,7 +305,7 @@ class SlaService:
                 if rule.reassign != "team":
                     job["team"] = rule.reassign
                 outcome.requeue.append(job)
-        return sorted(notify)
+        return sorted(notify), email
 
     async def _announce(self, outcome: Outcome, quiet: bool = False) -> None:
         audience = Audience(team_id=outcome.team_id, assignee_id=outcome.assignee_id)
@@ -347,8 +363,8 @@ async def _record_fire(
     cycle: str,
     due: datetime,
     now: datetime,
-) -> bool:
-    """Insert the fire once; False when it was already recorded (by this or another worker)."""
+) -> int | None:
+    """Insert the fire once: its id, or None when it was already recorded (by this or another worker)."""
     values = {
         "conversation_id": conversation_id,
         "policy_id": policy_id,
@@ -365,4 +381,5 @@ async def _record_fire(
         statement = sqlite_insert(SlaEvent).values(**values).on_conflict_do_nothing().returning(SlaEvent.id)
     else:  # pragma: no cover - the two supported databases are above
         statement = insert(SlaEvent).values(**values).returning(SlaEvent.id)
-    return (await session.scalar(statement)) is not None
+    event_id: int | None = await session.scalar(statement)
+    return event_id

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from lines.console.models import Operator, Role, Team
 from lines.console.passwords import hash_password
 from lines.console.schema import metadata
 from lines.console.settings import Settings, parse_settings
+from tests.channels.email.servers import Sink, start_sink
 
 PASSWORD = "demo"
 REQUIRE_SERVICES = os.environ.get("LINES_TEST_REQUIRE_SERVICES") == "1"
@@ -106,6 +107,15 @@ def make_settings(tmp_path: Path, database: Database, redis_url: str = "", **ove
         else:
             raw[section] = values
     return parse_settings(raw, env={})
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """An aiosmtpd server on loopback keeping what it gets (email replies, staff mail); `sink.port`."""
+    controller, handler = start_sink()
+    handler.port = controller.port  # type: ignore[attr-defined]
+    yield handler
+    controller.stop()
 
 
 @pytest.fixture

@@ -121,6 +121,13 @@ def test_user_add_again_updates_password_role_and_teams(cli: Cli) -> None:
     assert len(cli.operators()) == 1
 
 
+def test_user_add_sets_and_keeps_the_email_address(cli: Cli) -> None:
+    assert cli.run("user", "add", "lena", "--password", "first", "--email", "lena@shop.example")[0] == 0
+    assert cli.operators()["lena"].email == "lena@shop.example"
+    assert cli.run("user", "add", "lena", "--password", "second")[0] == 0  # no --email: unchanged
+    assert cli.operators()["lena"].email == "lena@shop.example"
+
+
 def test_user_add_an_admin_without_teams(cli: Cli) -> None:
     code, out, _ = cli.run("user", "add", "root", "--password", "long-enough", "--role", "admin")
     assert code == 0 and out.strip() == "created admin root"
@@ -133,6 +140,10 @@ def test_user_add_an_admin_without_teams(cli: Cli) -> None:
         (["Bad Login!", "--password", "s3cret"], "lines: login 'Bad Login!': use 1-64 lowercase letters"),
         (["anna", "--password", "abc"], "lines: password: at least 4 characters"),
         (["anna", "--password", "s3cret", "--team", "Support Team"], "lines: team 'Support Team': use 1-64"),
+        (
+            ["anna", "--password", "s3cret", "--email", "anna at shop"],
+            "lines: email: 'anna at shop' is not an email address like name@example.com",
+        ),
     ],
 )
 def test_user_add_refuses_bad_input_clearly(cli: Cli, args: list[str], expected: str) -> None:

@@ -159,3 +159,50 @@ def test_every_channel_kind_names_the_team_of_its_new_conversations() -> None:
         ("telegram", "bot"): "support",
         ("sms", "main"): "sales",
     }
+
+
+STAFF_MAIL = {"smtp_host": "smtp.shop.example", "from_address": "lines@shop.example"}
+
+
+def test_staff_mail_is_off_unless_configured() -> None:
+    assert parse_settings({}, {}).notifications.email is None
+
+
+def test_staff_mail_takes_the_mailbox_smtp_keys_and_a_password_from_the_environment() -> None:
+    raw = {"notifications": {"email": {**STAFF_MAIL, "smtp_tls": "starttls", "smtp_password": "${SMTP_PW}"}}}
+    mail = parse_settings(raw, {"SMTP_PW": "pw-from-env"}).notifications.email
+    assert mail is not None
+    assert (mail.smtp_port, mail.smtp_tls, mail.from_name) == (465, "starttls", "Lines")
+    assert mail.smtp_password.get_secret_value() == "pw-from-env"
+    assert "pw-from-env" not in repr(mail)
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ({"from_address": "lines@shop.example"}, "notifications.email.smtp_host: Field required"),
+        ({**STAFF_MAIL, "smtp_host": ""}, "notifications.email.smtp_host: String should have at least 1 character"),
+        ({"smtp_host": "smtp.shop.example"}, "notifications.email.from_address: Field required"),
+        (
+            {**STAFF_MAIL, "from_address": "Lines <lines@shop.example>"},
+            "notifications.email.from_address: Value error, 'Lines <lines@shop.example>' is not an email address",
+        ),
+        (
+            {**STAFF_MAIL, "smtp_tls": "tls"},
+            "notifications.email.smtp_tls: Input should be 'ssl', 'starttls' or 'none'",
+        ),
+        ({**STAFF_MAIL, "smtp_port": 0}, "notifications.email.smtp_port: Input should be greater than or equal to 1"),
+        ({**STAFF_MAIL, "from_name": "a\nb"}, "notifications.email.from_name: Value error, must be one line"),
+        ({**STAFF_MAIL, "max_attempts": 0}, "notifications.email.max_attempts"),
+        ({**STAFF_MAIL, "smtp_server": "x"}, "notifications.email.smtp_server: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_staff_mail_block_is_a_clear_config_error(block: dict[str, Any], expected: str) -> None:
+    message = error_of({"notifications": {"email": block}})
+    assert message.startswith("lines.toml: ")
+    assert expected in message
+
+
+def test_a_missing_smtp_password_variable_is_named_with_its_key() -> None:
+    raw = {"notifications": {"email": {**STAFF_MAIL, "smtp_password": "${LINES_SMTP_PASSWORD}"}}}
+    assert error_of(raw) == "notifications.email.smtp_password: environment variable LINES_SMTP_PASSWORD is not set"

@@ -13,14 +13,12 @@ import html
 import logging
 import mimetypes
 import re
-import socket
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 
 import aioimaplib
-import aiosmtplib
 
 from lines.channels.base import (
     BaseChannel,
@@ -31,7 +29,6 @@ from lines.channels.base import (
     InboundMessage,
     OutboundMessage,
     PermanentDeliveryError,
-    TemporaryDeliveryError,
 )
 from lines.channels.context import ChannelContext
 from lines.channels.email.imap_tls import ssl_context, starttls
@@ -45,6 +42,7 @@ from lines.channels.email.parse import (
 )
 from lines.console.periodic import stop_task
 from lines.console.settings import EmailMailbox
+from lines.console.smtp import SmtpClient
 from lines.console.templating import placeholders, render
 
 log = logging.getLogger(__name__)
@@ -107,7 +105,7 @@ class EmailChannel(BaseChannel):
         self.connected = asyncio.Event()
         """Set while a session is selected on the folder (tests and health checks wait on it)."""
         self.domain = mailbox.address.rsplit("@", 1)[-1] or "localhost"
-        self._ehlo_name: str | None = None
+        self._smtp = SmtpClient(mailbox)
         self._failures: dict[int, int] = {}
 
     @property
@@ -482,35 +480,8 @@ class EmailChannel(BaseChannel):
         return mail
 
     async def _send(self, message: OutboundMessage) -> DeliveryReceipt:
-        box = self.mailbox
-        if not box.smtp_host:
+        if not self.mailbox.smtp_host:
             raise PermanentDeliveryError(f"mailbox {self.name} has no smtp_host")
         mail = self.build(message)
-        if self._ehlo_name is None:  # aiosmtplib would look it up (DNS) on every connection
-            self._ehlo_name = await asyncio.to_thread(socket.getfqdn)
-        try:
-            await aiosmtplib.send(
-                mail,
-                hostname=box.smtp_host,
-                port=box.smtp_port,
-                username=box.smtp_user or None,
-                password=box.smtp_password.get_secret_value() or None,
-                use_tls=box.smtp_tls == "ssl",
-                start_tls=box.smtp_tls == "starttls",
-                timeout=box.smtp_timeout_seconds,
-                local_hostname=self._ehlo_name,
-            )
-        except aiosmtplib.SMTPResponseException as err:
-            text = f"SMTP {err.code}: {err.message}"
-            if 400 <= err.code < 500:
-                raise TemporaryDeliveryError(text) from err
-            raise PermanentDeliveryError(text) from err
-        except aiosmtplib.SMTPRecipientsRefused as err:
-            codes = [r.code for r in err.recipients]
-            text = "; ".join(f"SMTP {r.code}: {r.message}" for r in err.recipients)
-            if codes and all(400 <= c < 500 for c in codes):
-                raise TemporaryDeliveryError(text) from err
-            raise PermanentDeliveryError(text) from err
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as err:
-            raise TemporaryDeliveryError(f"SMTP unavailable: {err}") from err
+        await self._smtp.send(mail)
         return DeliveryReceipt(external_id=str(mail["Message-ID"]).strip("<>"), status="sent")

@@ -1,7 +1,7 @@
 """Operators: list, create (leads and admins), and patch through an explicit field allow-list.
 
 Who may change what (RELIABILITY.md #80, no mass assignment):
-- an operator changes only their own name, password and locale;
+- an operator changes only their own name, password, locale and email;
 - a lead does the same for themselves, and manages operators (role `operator`) who share a team
   with them: every field but role, and team changes only within the lead's own teams;
 - an admin changes anything, except their own role and active flag (no locking oneself out).
@@ -17,7 +17,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,7 @@ from lines.console.keys import bus_key, events_key, sessions_key
 from lines.console.models import Operator, Role, Team
 from lines.console.passwords import hash_password
 from lines.console.serialize import operator_dict
+from lines.console.settings import check_email_address
 from lines.console.users import LOGIN, TEAM
 
 MIN_PASSWORD = 8
@@ -45,9 +47,21 @@ SkillLevel = Annotated[int, Field(ge=1, le=5)]
 Skills = Annotated[dict[Annotated[str, Field(pattern=SKILL)], SkillLevel], Field(max_length=50)]
 RoleName = Literal["operator", "lead", "admin"]
 Locale = Literal["en", "ru"]
-SELF_FIELDS = frozenset({"name", "password", "locale"})
+SELF_FIELDS = frozenset({"name", "password", "locale", "email"})
 ROUTING_FIELDS = frozenset({"name", "teams", "skills", "capacity", "active"})
 """Fields the live queue shows or routing decides by: changing one queues the `operator` change job."""
+NULLABLE = frozenset({"locale", "email"})
+
+
+def _email(value: str) -> str:
+    try:
+        return check_email_address(value)
+    except ValueError as err:  # without pydantic's "Value error, " prefix
+        raise PydanticCustomError("email_address", str(err)) from err
+
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+"""Where escalation mail goes (docs/sla.md); null for none."""
 
 
 class Capacity(Body):
@@ -66,12 +80,14 @@ class OperatorCreate(Body):
     skills: Skills = {}
     capacity: Capacity = Capacity()
     locale: Locale | None = None
+    email: Email | None = None
 
 
 class OperatorPatch(Body):
     name: Name | None = None
     password: Password | None = None
     locale: Locale | None = None
+    email: Email | None = None
     role: RoleName | None = None
     teams: Annotated[list[TeamName], Field(max_length=100)] | None = None
     skills: Skills | None = None
@@ -131,6 +147,7 @@ async def create_operator(call: Call) -> dict[str, Any]:
                     skills=body.skills,
                     capacity=body.capacity.model_dump(),
                     locale=body.locale,
+                    email=body.email,
                 )
                 session.add(operator)
         except IntegrityError as err:  # a concurrent create of the same login
@@ -212,13 +229,13 @@ def may_patch(ctx: AuthContext, target: Operator, fields: set[str]) -> bool:
 
 
 async def patch_operator(call: Call) -> dict[str, Any]:
-    """Operators change their own name, password and locale. Leads manage operators of their
+    """Operators change their own name, password, locale and email. Leads manage operators of their
     teams (not roles). Admins change anything but their own role and active flag. A role change or
     deactivation ends the operator's sessions; a password change ends their other sessions."""
     ctx, body = call.ctx, call.body(OperatorPatch)
     fields = set(body.model_fields_set)
     for name in fields:
-        if getattr(body, name) is None and name != "locale":
+        if getattr(body, name) is None and name not in NULLABLE:
             raise ApiError(422, "validation_error", f"{name}: must not be null")
     password_hash = await asyncio.to_thread(hash_password, body.password) if body.password else None
     async with call.app[sessions_key]() as session:
@@ -241,6 +258,8 @@ async def patch_operator(call: Call) -> dict[str, Any]:
                 target.name = body.name
             if "locale" in fields:
                 target.locale = body.locale
+            if "email" in fields:
+                target.email = body.email
             if password_hash is not None:
                 target.password_hash = password_hash
             if body.role is not None:

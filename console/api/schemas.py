@@ -47,6 +47,7 @@ class OperatorOut(Out):
     capacity: dict[str, int]
     presence: Literal["online", "away", "offline"]
     locale: str | None
+    email: str | None
     active: bool
 
 

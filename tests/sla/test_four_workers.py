@@ -1,4 +1,5 @@
-"""Scaled mode: four `lines serve` processes on PostgreSQL + Redis fire each SLA timer exactly once."""
+"""Scaled mode: four `lines serve` processes on PostgreSQL + Redis fire each SLA timer exactly once,
+and send each escalation email exactly once (to an aiosmtpd sink)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from lines.console.db import create_engine
+from tests.channels.email.servers import Sink
 from tests.conftest import need
 from tests.sla.test_app import QUICK
 from tests.test_two_processes import Server, free_port, stop, wait_healthy
@@ -30,7 +32,7 @@ CONVERSATIONS = 12
 
 
 class Site:
-    def __init__(self, tmp: Path, schema: str, prefix: str, database_url: str, redis_url: str) -> None:
+    def __init__(self, tmp: Path, schema: str, prefix: str, database_url: str, redis_url: str, smtp_port: int) -> None:
         self.tmp, self.schema, self.prefix = tmp, schema, prefix
         self.redis_url = redis_url
         self.config = tmp / "lines.toml"
@@ -40,6 +42,7 @@ class Site:
             f"""
 [server]
 host = "127.0.0.1"
+public_url = "https://lines.example"
 [storage]
 database_schema = "{schema}"
 [bus]
@@ -48,6 +51,12 @@ key_prefix = "{prefix}"
 policies_file = "{policies}"
 timer_tick_seconds = 0.05
 sweep_seconds = 0.5
+[notifications.email]
+smtp_host = "127.0.0.1"
+smtp_port = {smtp_port}
+smtp_tls = "none"
+from_address = "lines@shop.example"
+poll_seconds = 0.1
 """,
             encoding="utf-8",
         )
@@ -79,7 +88,7 @@ sweep_seconds = 0.5
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
+async def site(tmp_path: Path, sink: Sink) -> AsyncIterator[Site]:
     database_url = need("LINES_TEST_DATABASE_URL", "PostgreSQL")
     redis_url = need("LINES_TEST_REDIS_URL", "Redis")
     schema, prefix = f"t_{uuid.uuid4().hex[:12]}", f"t{uuid.uuid4().hex[:10]}"
@@ -87,7 +96,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield Site(tmp_path, schema, prefix, database_url, redis_url)
+        yield Site(tmp_path, schema, prefix, database_url, redis_url, sink.port)  # type: ignore[attr-defined]
     finally:
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -126,9 +135,11 @@ async def seed_conversations(site: Site) -> list[int]:
     return ids
 
 
-async def test_four_workers_fire_each_warning_and_breach_exactly_once(site: Site) -> None:
+async def test_four_workers_fire_each_warning_and_breach_exactly_once(site: Site, sink: Sink) -> None:
     site.run("db", "upgrade")
-    site.run("user", "add", "lena", "--password", "demo", "--role", "lead", "--name", "Lena")
+    site.run(
+        "user", "add", "lena", "--password", "demo", "--role", "lead", "--name", "Lena", "--email", "lena@shop.example"
+    )
     conversation_ids = await seed_conversations(site)
     servers = [site.serve(f"w{n}") for n in range(WORKERS)]
     fired: Counter[tuple[str, int]] = Counter()
@@ -160,7 +171,7 @@ async def test_four_workers_fire_each_warning_and_breach_exactly_once(site: Site
                     fired[(event["type"], event["data"]["conversation_id"])] += 1
                 elif event["type"] == "sla.recomputed":
                     fired[(event["type"], event["data"]["version"])] += 1
-            if sum(fired.values()) >= expected and quiet_until is None:
+            if sum(fired.values()) >= expected and len(sink.messages) >= CONVERSATIONS and quiet_until is None:
                 quiet_until = loop.time() + 2.0  # keep listening: a duplicate would arrive now
             if quiet_until is not None and loop.time() > quiet_until:
                 break
@@ -175,3 +186,9 @@ async def test_four_workers_fire_each_warning_and_breach_exactly_once(site: Site
     fired_timers = set(fired) - recomputed
     assert fired_timers == {(kind, i) for kind in ("sla.warning", "sla.breached") for i in conversation_ids}, logs
     assert set(fired.values()) == {1}, fired
+    # The breach rule notifies the leads (every lead: these conversations have no team), by email too;
+    # the warning rule names the assignee, and there is none.
+    assert [rcpt for rcpt, _ in sink.messages] == [["lena@shop.example"]] * CONVERSATIONS, logs
+    mailed = Counter(int(mail["Subject"].split("#")[1].split(",")[0]) for _, mail in sink.messages)
+    assert mailed == dict.fromkeys(conversation_ids, 1), mailed
+    assert len({mail["Message-ID"] for _, mail in sink.messages}) == CONVERSATIONS

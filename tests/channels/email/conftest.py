@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from lines.channels.email import EmailChannel
 from lines.console.app import create_app
 from lines.console.keys import channels_key
-from tests.channels.email.servers import Dovecot, Sink, make_certificate, start_sink
+from tests.channels.email.servers import Dovecot, Sink, make_certificate
 from tests.conftest import Database, make_settings, need, seed_staff
 
 Client: TypeAlias = TestClient[web.Request, web.Application]
@@ -53,14 +53,6 @@ def tls_dovecot() -> Iterator[Dovecot]:
 @pytest.fixture
 def mail_user(dovecot: Dovecot) -> tuple[str, str]:
     return dovecot.add_user()
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    controller, handler = start_sink()
-    handler.port = controller.port  # type: ignore[attr-defined]
-    yield handler
-    controller.stop()
 
 
 def mailbox(dovecot: Dovecot, user: tuple[str, str], sink: Sink, **overrides: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ The SMTP sink keeps what it receives and can be told to refuse with a code.
 
 from __future__ import annotations
 
+import asyncio
 import imaplib
 import shutil
 import socket
@@ -207,13 +208,21 @@ class Dovecot:
 
 
 class Sink:
-    """aiosmtpd handler: keeps every message; `refuse` = (code, text) answers DATA with that."""
+    """aiosmtpd handler: keeps every message; `refuse` = (code, text) answers DATA with that;
+    `delay` seconds pass before it answers DATA (a slow server), with `receiving` true meanwhile.
+    It runs on its own thread and loop, so tests poll `receiving` rather than wait on it."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.refuse: tuple[int, str] | None = None
+        self.delay = 0.0
+        self.receiving = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            self.receiving = True
+            await asyncio.sleep(self.delay)
+            self.receiving = False
         if self.refuse is not None:
             return f"{self.refuse[0]} {self.refuse[1]}"
         message = message_from_bytes(envelope.content, policy=policy.default)
