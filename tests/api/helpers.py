@@ -75,6 +75,21 @@ def inbound(
     )
 
 
+def inbound_email(text: str, html: str | None = None, subject: str = "Order", **extra: Any) -> InboundMessage:
+    """An email from Ivan to the `support` mailbox as the email adapter hands it over; `extra` adds the
+    adapter's flags (`auto`, `quoted`, `unreadable`, `too_large`)."""
+    return InboundMessage(
+        channel="email",
+        inbox="support",
+        external_id=f"<{uuid.uuid4().hex}@x.org>",
+        sender=ContactInfo(external_id="ivan@x.org", name="Ivan", email="ivan@x.org"),
+        text=text,
+        html=html,
+        subject=subject,
+        extra={"message_id": "m@x.org", "headers": {"from": "ivan@x.org"}, **extra},
+    )
+
+
 async def open_conversation(
     client: Client,
     team_id: int | None,

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from lines.channels.base import ContactInfo, InboundMessage
 from lines.console.api.schemas import ConversationDetail, MessageOut
 from lines.console.keys import inbox_key
-from tests.api.helpers import Client, auth_headers, inbound
+from tests.api.helpers import Client, auth_headers, inbound, inbound_email
 from tests.conftest import Staff
-
-
-def email(text: str, html: str | None = None, **extra: Any) -> InboundMessage:
-    return InboundMessage(
-        channel="email",
-        inbox="support",
-        external_id=f"<{uuid.uuid4().hex}@x.org>",
-        sender=ContactInfo(external_id="ivan@x.org", name="Ivan", email="ivan@x.org"),
-        text=text,
-        html=html,
-        subject="Away",
-        extra={"message_id": "m@x.org", "raw_path": "2026/11/raw", "headers": {"from": "ivan@x.org"}, **extra},
-    )
 
 
 async def next_of(ws: Any, type_: str) -> dict[str, Any]:
@@ -38,7 +23,15 @@ async def test_a_pushed_email_message_carries_its_flags_and_nothing_else_of_extr
     try:
         assert (await ws.receive_json(timeout=5))["type"] == "hello"
         await client.app[inbox_key].ingest(
-            email("I am away.", auto="auto_reply", too_large=["big.zip"], quoted="> old part", unreadable="bad mime")
+            inbound_email(
+                "I am away.",
+                subject="Away",
+                raw_path="2026/11/raw",
+                auto="auto_reply",
+                too_large=["big.zip"],
+                quoted="> old part",
+                unreadable="bad mime",
+            )
         )
         pushed = (await next_of(ws, "message.created"))["data"]
     finally:
@@ -58,7 +51,7 @@ async def test_html_mail_shows_its_own_history_and_other_channels_have_no_email_
     client: Client, staff: Staff
 ) -> None:
     inbox = client.app[inbox_key]
-    html_mail = await inbox.ingest(email("Bounced", html="<p>Bounced</p>", auto="bounce", quoted="> q"))
+    html_mail = await inbox.ingest(inbound_email("Bounced", html="<p>Bounced</p>", auto="bounce", quoted="> q"))
     chat = await inbox.ingest(inbound("hello from chat"))
     headers = await auth_headers(client, "admin")
     mail = await (await client.get(f"/api/v1/conversations/{html_mail.conversation_id}", headers=headers)).json()

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from lines.channels.base import ContactInfo, InboundMessage
 from lines.console.keys import inbox_key
+from tests.api.helpers import inbound_email
 from tests.browser.conftest import LiveServer, new_context, sign_in
 
 pytestmark = pytest.mark.browser
 FLAGS = ".email-flag, .email-quoted"
-
-
-def email(text: str, html: str | None = None, **extra: Any) -> InboundMessage:
-    return InboundMessage(
-        channel="email",
-        inbox="support",
-        external_id=f"<{uuid.uuid4().hex}@x.org>",
-        sender=ContactInfo(external_id="ivan@x.org", name="Ivan", email="ivan@x.org"),
-        text=text,
-        html=html,
-        subject="Order",
-        extra={"message_id": "m@x.org", "headers": {"from": "ivan@x.org"}, **extra},
-    )
 
 
 async def flags_of(page: Page, message_id: int) -> list[str]:
@@ -41,13 +25,13 @@ async def open_and_push(browser: Browser, server: LiveServer, locale: str) -> tu
     """Admin opens an email conversation; then three flagged mails arrive while the page is open."""
     assert server.app is not None
     inbox = server.app[inbox_key]
-    first = await inbox.ingest(email("Hello, where is my order?"))
+    first = await inbox.ingest(inbound_email("Hello, where is my order?"))
     page = await sign_in(await new_context(browser, locale), server, "admin", f"/conversations/{first.conversation_id}")
     await expect(page.get_by_test_id("message")).to_have_count(1)
     pushed = [
-        await inbox.ingest(email("I am away.", auto="auto_reply", quoted="> Hello, where is my order?")),
-        await inbox.ingest(email("Undelivered", html="<p>Undelivered</p>", auto="bounce", quoted="> q")),
-        await inbox.ingest(email("", unreadable="bad MIME", too_large=["scan.tiff", "video.mov"])),
+        await inbox.ingest(inbound_email("I am away.", auto="auto_reply", quoted="> Hello, where is my order?")),
+        await inbox.ingest(inbound_email("Undelivered", html="<p>Undelivered</p>", auto="bounce", quoted="> q")),
+        await inbox.ingest(inbound_email("", unreadable="bad MIME", too_large=["scan.tiff", "video.mov"])),
     ]
     assert {p.conversation_id for p in pushed} == {first.conversation_id}
     await expect(page.get_by_test_id("message")).to_have_count(4)
