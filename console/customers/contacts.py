@@ -174,12 +174,7 @@ async def card(session: AsyncSession, scope: Scope, contact_id: int) -> dict[str
     ).all()
     return {
         "id": contact.id,
-        "name": contact.name,
-        "email": contact.email,
-        "phone": contact.phone,
-        "tags": list(contact.tags or []),
-        "attributes": dict(contact.attributes or {}),
-        "blocked": contact.blocked,
+        **_fields(contact),
         "created_at": iso(contact.created_at),
         "identities": [identity_dict(i) for i in identities],
         "touchpoints": [touchpoint_dict(c) for c in conversations],
