@@ -149,6 +149,8 @@
     });
   }
 
+  window.LinesApi = api;  // for the page's other scripts (customers.js): one CSRF and error handling
+
   function explain(error) {
     if (error instanceof ApiError) {
       if (error.status === 401) return ERRORS.unauthenticated;

@@ -4,25 +4,9 @@
   "use strict";
 
   var card = document.querySelector("[data-testid='customer-360']");
-  var dataNode = document.getElementById("lines-data");
-  if (!card || !dataNode) return;
-  var DATA = JSON.parse(dataNode.textContent || "{}");
+  var api = window.LinesApi;  // console.js, loaded first: one CSRF header and error handling
+  if (!card || !api) return;
   var contactId = card.getAttribute("data-contact-id");
-
-  function api(method, path, body) {
-    var headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (method !== "GET" && DATA.csrf) headers["X-CSRF-Token"] = DATA.csrf;
-    return fetch(path, {
-      method: method,
-      headers: headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body)
-    }).then(function (response) {
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      return response.json();
-    });
-  }
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
