@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -92,6 +93,35 @@ def attachment_rows(message: Message, files: Iterable[InboundAttachment]) -> lis
         )
         for att in files
     ]
+
+
+async def _store_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    inbound: InboundMessage,
+    contact: Contact,
+    extra: dict[str, Any],
+    now: datetime,
+) -> tuple[Message, list[Attachment]]:
+    """Add the customer's message and its attachment rows to `conversation` (flushed for its id)."""
+    message = Message(
+        conversation_id=conversation.id,
+        channel_key=channel_key(inbound.channel, inbound.inbox),
+        direction=Direction.IN,
+        author_kind=AuthorKind.CONTACT,
+        author_name=contact.name,
+        text=clean_text(inbound.text),
+        html=sanitize_html(inbound.html),
+        external_id=inbound.external_id,
+        delivery_status=DeliveryStatus.RECEIVED,
+        extra=extra,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    attachments = attachment_rows(message, inbound.attachments)
+    session.add_all(attachments)
+    return message, attachments
 
 
 async def resolve_contact(session: AsyncSession, channel: str, inbox: str, sender: ContactInfo) -> Contact:
@@ -209,23 +239,7 @@ class Inbox:
             return await self._store_blocked(session, inbound, contact)
         conversation, conversation_created = await self._thread(session, inbound, contact)
         now = utcnow()
-        message = Message(
-            conversation_id=conversation.id,
-            channel_key=key,
-            direction=Direction.IN,
-            author_kind=AuthorKind.CONTACT,
-            author_name=contact.name,
-            text=clean_text(inbound.text),
-            html=sanitize_html(inbound.html),
-            external_id=inbound.external_id,
-            delivery_status=DeliveryStatus.RECEIVED,
-            extra=inbound.extra,
-            created_at=now,
-        )
-        session.add(message)
-        await session.flush()
-        attachments = attachment_rows(message, inbound.attachments)
-        session.add_all(attachments)
+        message, attachments = await _store_message(session, conversation, inbound, contact, inbound.extra, now)
         conversation.last_message_at = now
         conversation.last_inbound_message_id = message.id
         if conversation.status in (Status.PENDING, Status.SNOOZED):
@@ -427,21 +441,7 @@ class Inbox:
             )
             session.add(conversation)
             await session.flush()
-        message = Message(
-            conversation_id=conversation.id,
-            channel_key=channel_key(inbound.channel, inbound.inbox),
-            direction=Direction.IN,
-            author_kind=AuthorKind.CONTACT,
-            author_name=contact.name,
-            text=clean_text(inbound.text),
-            html=sanitize_html(inbound.html),
-            external_id=inbound.external_id,
-            delivery_status=DeliveryStatus.RECEIVED,
-            extra={**inbound.extra, "blocked_sender": True},
-            created_at=utcnow(),
-        )
-        session.add(message)
-        await session.flush()
-        session.add_all(attachment_rows(message, inbound.attachments))
+        extra = {**inbound.extra, "blocked_sender": True}
+        message, _ = await _store_message(session, conversation, inbound, contact, extra, utcnow())
         await session.flush()
         return IngestResult(message.id, conversation.id, contact.id, True, False)
