@@ -38,7 +38,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.channels.email.servers import Dovecot, free_port, start_sink  # noqa: E402
+from tests.channels.email.servers import Dovecot, free_port, mailbox_toml, start_sink  # noqa: E402
 
 WORK = Path("/tmp/lines-bench-email")
 DH_VERSION = "2.6.1"
@@ -192,19 +192,7 @@ def run_lines(dovecot: Dovecot, n: int, messages: list[tuple[int, bytes]]) -> di
         f"""
 [server]
 host = "127.0.0.1"
-[[channels.email]]
-name = "support"
-address = "support@lines.test"
-imap_host = "127.0.0.1"
-imap_port = {dovecot.port}
-imap_user = "{user}"
-imap_password = "{dovecot.password}"
-imap_tls = "none"
-smtp_host = "127.0.0.1"
-smtp_port = 9
-smtp_tls = "none"
-team = "support"
-""",
+{mailbox_toml(dovecot, user, dovecot.password, smtp_host="127.0.0.1", smtp_port=9, smtp_tls="none", team="support")}""",
         encoding="utf-8",
     )
     db = work / "lines.db"

@@ -207,6 +207,27 @@ class Dovecot:
             client.logout()
 
 
+def mailbox_toml(
+    dovecot: Dovecot, user: str, password: str, address: str = "support@lines.test", **extra: object
+) -> str:
+    """A `[[channels.email]]` block for `lines serve` reading `user`'s mailbox on `dovecot` over plain
+    IMAP, with `extra` settings (strings quoted, numbers as they are)."""
+    settings: dict[str, object] = {
+        "name": "support",
+        "address": address,
+        "imap_host": "127.0.0.1",
+        "imap_port": dovecot.port,
+        "imap_user": user,
+        "imap_password": password,
+        "imap_tls": "none",
+        **extra,
+    }
+    body = "".join(
+        f'{key} = "{value}"\n' if isinstance(value, str) else f"{key} = {value}\n" for key, value in settings.items()
+    )
+    return "[[channels.email]]\n" + body
+
+
 class Sink:
     """aiosmtpd handler: keeps every message; `refuse` = (code, text) answers DATA with that;
     `delay` seconds pass before it answers DATA (a slow server), with `receiving` true meanwhile.

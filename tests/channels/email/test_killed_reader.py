@@ -15,7 +15,7 @@ from sqlalchemy import select
 from lines.console.db import create_engine
 from lines.console.models import Message
 from tests.channels.email.conftest import compose
-from tests.channels.email.servers import Dovecot
+from tests.channels.email.servers import Dovecot, mailbox_toml
 from tests.test_two_processes import Installation, Server, installation, stop, wait_healthy
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.postgres, pytest.mark.redis]
@@ -30,21 +30,15 @@ async def mail_servers(
 ) -> AsyncIterator[tuple[Server, Server]]:
     config = installation.config.read_text(encoding="utf-8")
     config = config.replace("[bus]\n", f"[bus]\nlease_seconds = {LEASE}\n")
-    config += f"""
-[[channels.email]]
-name = "support"
-address = "support@lines.test"
-imap_host = "127.0.0.1"
-imap_port = {dovecot.port}
-imap_user = "{mail_user[0]}"
-imap_password = "{mail_user[1]}"
-imap_tls = "none"
-team = "support"
-idle_seconds = 5
-poll_seconds = 0.2
-reconnect_min_seconds = 0.1
-reconnect_max_seconds = 0.5
-"""
+    config += "\n" + mailbox_toml(
+        dovecot,
+        *mail_user,
+        team="support",
+        idle_seconds=5,
+        poll_seconds=0.2,
+        reconnect_min_seconds=0.1,
+        reconnect_max_seconds=0.5,
+    )
     installation.config.write_text(config, encoding="utf-8")
     await installation.lines("user", "add", "anna", "--password", "demo", "--team", "support", "--name", "Anna")
     started = [installation.serve("a"), installation.serve("b")]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.channels.email.conftest import SUPPORT, compose
-from tests.channels.email.servers import Dovecot, free_port
+from tests.channels.email.servers import Dovecot, free_port, mailbox_toml
 
 pytestmark = pytest.mark.multiprocess
 TOTAL = 1000
@@ -60,23 +60,21 @@ def stored(db: Path) -> tuple[int, int]:
 
 def serve(tmp_path: Path, dovecot: Dovecot, user: str, log: Path) -> subprocess.Popen[bytes]:
     config = tmp_path / "lines.toml"
+    mailbox = mailbox_toml(
+        dovecot,
+        user,
+        dovecot.password,
+        SUPPORT,
+        smtp_host="127.0.0.1",
+        smtp_port=9,
+        smtp_tls="none",
+        reconnect_min_seconds=0.2,
+    )
     config.write_text(
         f"""
 [server]
 host = "127.0.0.1"
-[[channels.email]]
-name = "support"
-address = "{SUPPORT}"
-imap_host = "127.0.0.1"
-imap_port = {dovecot.port}
-imap_user = "{user}"
-imap_password = "{dovecot.password}"
-imap_tls = "none"
-smtp_host = "127.0.0.1"
-smtp_port = 9
-smtp_tls = "none"
-reconnect_min_seconds = 0.2
-""",
+{mailbox}""",
         encoding="utf-8",
     )
     env = {
