@@ -12,13 +12,13 @@ from aiohttp import web
 from lines.bots import pages
 from lines.bots.engine import Bot, bot_key
 from lines.bots.hours import AlwaysOpen, hours_key
+from lines.console.keys import processors_key
 
 
 def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
     from lines.console.api.bot import ROUTES
     from lines.console.api.routing import add_routes, routes_key
-    from lines.console.app import processors_key
 
     if hours_key not in app:
         app[hours_key] = AlwaysOpen()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeAlias
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select, text
@@ -36,6 +36,7 @@ from lines.console.keys import (
     limiter_key,
     metrics_key,
     outbox_key,
+    processors_key,
     sessions_key,
     settings_key,
     snooze_key,
@@ -50,10 +51,6 @@ from lines.console.snooze import SnoozeWaker
 from lines.console.storage import FileStore
 
 log = logging.getLogger(__name__)
-
-ChangeProcessor: TypeAlias = Callable[[dict[str, Any]], Awaitable[None]]
-"""Called with each job of the changes queue (`Events.change`); filters on `job["kind"]`."""
-processors_key = web.AppKey("change_processors", list[ChangeProcessor])
 
 
 class AppChannelContext:

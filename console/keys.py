@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -46,3 +46,7 @@ ReplySignature: TypeAlias = Callable[[AsyncSession, Conversation, int], Awaitabl
 none): `console/customers/signatures.py`."""
 reply_signature_key = web.AppKey("reply_signature", ReplySignature)
 """Set by the customer part: the signature added to an operator's reply (absent: none)."""
+ChangeProcessor: TypeAlias = Callable[[dict[str, Any]], Awaitable[None]]
+"""Called with each job of the changes queue (`Events.change`); filters on `job["kind"]`."""
+processors_key = web.AppKey("change_processors", list[ChangeProcessor])
+"""The parts' change processors, in the order of `console/features.py`."""

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from lines.console.api import routing_rules
 from lines.console.api.routing import add_routes, routes_key
-from lines.console.keys import events_key, outbox_key, sessions_key, settings_key
+from lines.console.keys import events_key, outbox_key, processors_key, sessions_key, settings_key
 from lines.console.models import Conversation, Status, Team
 from lines.routing import views
 from lines.routing.engine import Router
@@ -147,7 +147,6 @@ async def _sweep(app: web.Application, router: Router) -> None:
 
 def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
-    from lines.console.app import processors_key  # the app module imports this one
 
     app.cleanup_ctx.append(_routing_ctx)
     app[processors_key].append(Processor(app))

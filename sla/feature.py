@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from lines.bots.hours import hours_key
 from lines.console.api import sla as sla_api
 from lines.console.api.routing import add_routes, routes_key
-from lines.console.keys import events_key, sessions_key, settings_key
+from lines.console.keys import events_key, processors_key, sessions_key, settings_key
 from lines.console.smtp import SmtpClient
 from lines.routing.feature import router_key
 from lines.sla.hours import SlaHours
@@ -86,7 +86,6 @@ async def _staff_mail_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
-    from lines.console.app import processors_key  # console.app imports this module while loading
 
     async def process(job: dict[str, Any]) -> None:
         await app[sla_key].handle(job)

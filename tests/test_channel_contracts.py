@@ -11,9 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from lines.console.app import AppChannelContext, processors_key
+from lines.console.app import AppChannelContext
 from lines.console.automated import Button, send_automated
-from lines.console.keys import channels_key, events_key, outbox_key, sessions_key
+from lines.console.keys import channels_key, events_key, outbox_key, processors_key, sessions_key
 from lines.console.models import Message
 from lines.console.settings import Settings
 from tests.api.helpers import Client, auth_headers, eventually, open_conversation

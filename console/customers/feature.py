@@ -18,7 +18,14 @@ from lines.console.customers import pages
 from lines.console.customers.followups import FollowUpWaker
 from lines.console.customers.processor import CustomerProcessor
 from lines.console.customers.signatures import ReplySignatures
-from lines.console.keys import events_key, outbox_key, reply_signature_key, sessions_key, settings_key
+from lines.console.keys import (
+    events_key,
+    outbox_key,
+    processors_key,
+    reply_signature_key,
+    sessions_key,
+    settings_key,
+)
 from lines.console.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -57,7 +64,6 @@ async def _customers_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
-    from lines.console.app import processors_key  # the app module imports this one
 
     app[reply_signature_key] = ReplySignatures(app[settings_key].customers.signature_channels)
     routes = [*contacts_api.ROUTES, *reports_api.ROUTES]

@@ -14,8 +14,7 @@ from lines.bots.kb import load_dir
 from lines.bots.models import BotFeedback, BotQuery
 from lines.bots.store import import_articles
 from lines.channels.base import ContactInfo, InboundMessage
-from lines.console.app import processors_key
-from lines.console.keys import events_key, inbox_key, sessions_key, settings_key
+from lines.console.keys import events_key, inbox_key, processors_key, sessions_key, settings_key
 from lines.console.models import ContactIdentity, Conversation, Direction, Message
 from tests.api.helpers import Client, eventually
 from tests.conftest import Staff

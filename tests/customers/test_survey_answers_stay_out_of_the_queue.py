@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from lines.console.app import processors_key
-from lines.console.keys import sessions_key
+from lines.console.keys import processors_key, sessions_key
 from lines.console.models import Conversation, Message
 from lines.console.settings import Settings
 from tests.api.helpers import Client, auth_headers, eventually

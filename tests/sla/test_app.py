@@ -15,8 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from lines.console.app import create_app, processors_key
-from lines.console.keys import bus_key, inbox_key, sessions_key
+from lines.console.app import create_app
+from lines.console.keys import bus_key, inbox_key, processors_key, sessions_key
 from lines.console.models import Conversation
 from lines.console.settings import Settings
 from lines.sla.models import SlaEvent
