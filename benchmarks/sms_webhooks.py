@@ -1,4 +1,4 @@
-"""SMS webhook idempotency and throughput (RELIABILITY.md load item 6) against one `lines serve`.
+"""SMS webhook idempotency and throughput against one `lines serve`.
 
     python benchmarks/sms_webhooks.py --messages 1000 [--database-url postgresql+asyncpg://...]
 

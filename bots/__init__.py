@@ -1,1 +1,1 @@
-"""Knowledge base, retrieval, auto-answer and operator suggestions (issue 8)."""
+"""Knowledge base, retrieval, auto-answer and operator suggestions."""

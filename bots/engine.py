@@ -153,7 +153,7 @@ class Bot:
         try:
             await self.on_inbound(int(job["message_id"]), conversation_id)
         except Exception:
-            # RELIABILITY.md #30: a failing bot gives the conversation back to humans.
+            # A failing bot gives the conversation back to humans.
             log.exception("bot failed on message %s; handing off", job.get("message_id"))
             try:
                 async with self._sessions() as session:
@@ -209,7 +209,7 @@ class Bot:
             return
         if settings.auto_answer and result.auto_answer and result.best is not None:
             if await self._answers_lately(conversation_id) >= MAX_ANSWERS_PER_HOUR:
-                # RELIABILITY.md #42: an auto-responder on the other side must not ping-pong with us.
+                # An auto-responder on the other side must not ping-pong with us.
                 await self.hand_off(conversation_id, "too_many_answers", lang)
                 return
             await self.answer(conversation_id, result, query_id)

@@ -1,4 +1,4 @@
-"""Knowledge-base articles: Markdown files with YAML front matter (PRODUCT.md).
+"""Knowledge-base articles: Markdown files with YAML front matter (docs/bot.md).
 
 ```
 ---

@@ -1,6 +1,6 @@
 """State changes by operators: `check` what is allowed, `do` the write, then publish the event.
 
-Each action takes the session of the request (one per request, STYLE.md #12) and commits itself,
+Each action takes the session of the request (one per request, passed explicitly) and commits itself,
 publishing events only after the commit so a console never shows what the store does not have.
 """
 
@@ -148,11 +148,11 @@ async def do_assign(
     """Assign to an operator (`operator_id`, or None to unassign) and/or move to a team.
 
     The write is a compare-and-set on the assignee and team read here, so two operators clicking
-    "take" at once produce one winner; the other gets 409 with who has it (RELIABILITY.md item 67).
+    "take" at once produce one winner; the other gets 409 with who has it.
     `expect_assignee` makes the caller's view of the current assignee a precondition too: "take"
     passes `(None, me)`, so a conversation someone else took a moment ago is not silently taken
     over. `unassign` with a team move drops the assignee even if they are a member of the new team.
-    The assignee is always a member of the conversation's team (item 68).
+    The assignee is always a member of the conversation's team.
     """
     conversation = await visible_conversation(session, scope, conversation_id)
     if expect_assignee is not None and conversation.assignee_id not in expect_assignee:
@@ -282,7 +282,7 @@ async def do_set_presence(
 
 
 async def do_mark_read(session: AsyncSession, scope: Scope, conversation_id: int) -> None:
-    """Mark everything so far as read; two tabs marking at once is not an error (RELIABILITY.md #70)."""
+    """Mark everything so far as read; two tabs marking at once is not an error."""
     conversation = await visible_conversation(session, scope, conversation_id)
     last = await session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
     if last is None:

@@ -1,7 +1,7 @@
 """Serving stored attachments to operators: token and visibility checked, never rendered inline as HTML.
 
 The URL carries a random token (compared in constant time), but the token is not the only control:
-the operator must be signed in and allowed to see the conversation (RELIABILITY.md items 74, 75).
+the operator must be signed in and allowed to see the conversation (docs/reliability.md#attachment-access).
 Files are sent as downloads with `nosniff` and a sandboxing CSP; only raster images may be shown
 inline, and only with their stored type.
 """

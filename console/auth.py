@@ -84,7 +84,7 @@ async def login_with_password(request: web.Request, login: str, password: str, k
     """Check a login and open a session.
 
     Every attempt is counted per account and per client IP *before* the password is checked, so
-    parallel guesses cannot race past the limit (RELIABILITY.md #82). A success resets the account's
+    parallel guesses cannot race past the limit. A success resets the account's
     counter and takes back only its own count from the IP's, so the IP counter counts failures:
     operators behind one office NAT don't lock each other out, and one known account cannot be used
     to wipe the guesses made from that address.

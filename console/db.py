@@ -20,7 +20,7 @@ def create_engine(url: str, schema: str = "", **kwargs: Any) -> AsyncEngine:
 
     SQLite gets one pooled connection: every transaction goes through it in turn, which avoids
     SQLITE_BUSY on lock upgrades and is faster than contending writers. Code therefore never opens
-    a second session while holding one (sessions are passed explicitly, STYLE.md #12).
+    a second session while holding one (sessions are passed explicitly).
     `schema` (PostgreSQL only) sets the search path, so one database can hold several installations.
     """
     if is_sqlite(url):

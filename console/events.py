@@ -2,7 +2,7 @@
 
 Every event carries the conversation's team and assignee at publish time; each process filters
 per connected operator with `Scope.can_see`, so a push never reaches someone who could not read
-the conversation through the API (RELIABILITY.md item 77).
+the conversation through the API.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class Events:
 
     async def send(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
         """Publish after the write is committed. Never raises for a bus outage: the store already has
-        the change, and consoles resync from it when the bus reconnects (RELIABILITY.md item 64)."""
+        the change, and consoles resync from it when the bus reconnects."""
         try:
             await self._publish(type_, data, audience)
         except ConnectionError as err:

@@ -1,4 +1,4 @@
-"""The client's address: X-Forwarded-For is believed only from configured proxies (RELIABILITY.md #81)."""
+"""The client's address: X-Forwarded-For is believed only from configured proxies."""
 
 from __future__ import annotations
 

@@ -2,15 +2,15 @@
 
 Server frames: `{"type": "hello", "operator": {...}}` on connect; then each event as
 `{"type", "data", "id", "at"}`; `{"type": "resync"}` when the bus may have lost events (re-fetch
-from the API, RELIABILITY.md #49); `{"type": "pong"}`; `{"type": "error", "code", "message"}`.
+from the API, docs/reliability.md#reconnect-resync); `{"type": "pong"}`; `{"type": "error", "code", "message"}`.
 Client frames: `{"type": "viewing" | "typing" | "left", "conversation_id": N, "private"?: bool}` and
 `{"type": "ping"}`. A console should repeat `viewing` every ~20 s while the conversation is open;
 the hub publishes `left` itself when a socket closes.
 
-Every event is filtered per socket with `Audience.admits(scope)` (#77). The scope is re-read from the
+Every event is filtered per socket with `Audience.admits(scope)`. The scope is re-read from the
 store every 30 s and at once when an operator's sessions or rights change (`auth.SESSIONS_TOPIC`);
-a revoked or expired session, or a deactivated operator, gets close code 4401 (#57, #71). Sockets
-authenticated by cookie must come from our own origin (cross-site WebSocket hijacking, #56).
+a revoked or expired session, or a deactivated operator, gets close code 4401 (docs/reliability.md#revoked-sessions).
+Sockets authenticated by cookie must come from our own origin (cross-site WebSocket hijacking).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 PATH = "/api/v1/events"
 HEARTBEAT_SECONDS = 30.0
 RECHECK_SECONDS = 30.0
-MAX_MSG_SIZE = 4096  # client frames are tiny; bounds memory per socket (RELIABILITY.md #58)
+MAX_MSG_SIZE = 4096  # client frames are tiny; bounds memory per socket
 QUEUE_FRAMES = 2000  # a console this far behind is closed and resyncs on reconnect
 FRAMES_PER_WINDOW = 60
 FRAME_WINDOW_SECONDS = 10.0
@@ -174,7 +174,7 @@ class OperatorHub:
         """The operator's sessions or rights changed: hold their events until the store says what they may see.
 
         Events published after the change (they come after this announcement on the bus) are held,
-        then filtered with the new scope, so not one slips through with the old rights (#57).
+        then filtered with the new scope, so not one slips through with the old rights.
         """
         operator_id = payload.get("operator_id")
         affected = [s for s in self.sockets if s.operator.id == operator_id]

@@ -20,7 +20,7 @@ class RateLimiter(abc.ABC):
         """Count one event for `key`; refuse it when more than `limit` fell in the current window.
 
         The count is incremented before it is compared, so concurrent callers cannot race past
-        the limit (RELIABILITY.md item 82).
+        the limit.
         """
 
     @abc.abstractmethod

@@ -2,7 +2,7 @@
 
 Every error names the key and the problem (`channels.webchat[0].origins: ...`), so an admin can fix
 the file without reading code. Environment variables `LINES_DATABASE_URL`, `LINES_DATA_DIR` and
-`LINES_REDIS_URL` override the file, as PRODUCT.md promises.
+`LINES_REDIS_URL` override the file.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class SmtpServer(_Section):
 
 
 class EmailMailbox(SmtpServer):
-    """One support mailbox: IMAP in, SMTP out (issue 3)."""
+    """One support mailbox: IMAP in, SMTP out."""
 
     name: Name
     address: str
@@ -175,7 +175,7 @@ class EmailMailbox(SmtpServer):
 
 
 class TelegramBot(_Section):
-    """One Telegram bot (issue 4)."""
+    """One Telegram bot."""
 
     name: Name
     token: SecretStr
@@ -189,7 +189,7 @@ class TelegramBot(_Section):
 
 
 class SmsGateway(_Section):
-    """One SMS number behind a gateway provider (issue 5)."""
+    """One SMS number behind a gateway provider."""
 
     name: Name
     provider: Literal["kannel", "twilio"]
@@ -232,7 +232,7 @@ class ChannelsSettings(_Section):
 
 
 class RoutingSettings(_Section):
-    """Routing engine (issue 6); the rules themselves live in the store, seeded from `rules_file`."""
+    """Routing engine; the rules themselves live in the store, seeded from `rules_file`."""
 
     rules_file: str = ""
     sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
@@ -242,7 +242,7 @@ class RoutingSettings(_Section):
 
 
 class SlaSettings(_Section):
-    """SLA (issue 7); the policies live in the store, seeded from `policies_file`."""
+    """SLA; the policies live in the store, seeded from `policies_file`."""
 
     policies_file: str = ""
     timer_tick_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
@@ -250,7 +250,7 @@ class SlaSettings(_Section):
 
 
 class BotSettings(_Section):
-    """Suggestion bot and knowledge base (issue 8)."""
+    """Suggestion bot and knowledge base."""
 
     kb_dir: str = ""
     enabled: bool = True
@@ -263,7 +263,7 @@ class BotSettings(_Section):
 
 
 class CustomersSettings(_Section):
-    """Customer 360, surveys, follow-ups and reports (issue 9)."""
+    """Customer 360, surveys, follow-ups and reports."""
 
     survey: Literal["off", "csat", "nps"] = "off"
     survey_answer_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72

@@ -1,1 +1,1 @@
-"""Routing engine: lead-type classification, skills, strategies and the assigner (issue 6)."""
+"""Routing engine: lead-type classification, skills, strategies and the assigner."""

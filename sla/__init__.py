@@ -1,1 +1,1 @@
-"""SLA policies, business-hours calendars, durable timers and escalations (issue 7)."""
+"""SLA policies, business-hours calendars, durable timers and escalations."""

@@ -4,7 +4,7 @@ The store is the source of truth (`conversation_sla.next_fire_at`, indexed), so 
 restarts and a deadline passed while the system was down fires at start. Embedded mode polls the
 store every tick. Scaled mode keeps a Redis sorted set (score = due time) that each worker claims
 from with `ZREM` (only one worker gets 1 back); a store sweep every `sweep_seconds` covers Redis
-outages and lost entries (RELIABILITY.md item 64). Either way, firing itself is guarded by the
+outages and lost entries (docs/reliability.md#redis-down). Either way, firing itself is guarded by the
 unique `sla_events` row, so a timer claimed twice still fires once.
 """
 

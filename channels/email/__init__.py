@@ -1,4 +1,4 @@
-"""Email: IMAP in, SMTP out, threading (issue 3). See docs/email.md."""
+"""Email: IMAP in, SMTP out, threading. See docs/email.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SMS: gateway providers, phone identities, segments (issue 5).
+"""SMS: gateway providers, phone identities, segments.
 
 Routes, per `[[channels.sms]]` block `name`:
     POST|GET /channels/sms/{name}/inbound   a mobile-originated SMS from the gateway

@@ -1,4 +1,4 @@
-"""Telegram: bots on webhook or polling (issue 4; docs/telegram.md).
+"""Telegram: bots on webhook or polling (docs/telegram.md).
 
 Routes:
     POST /channels/telegram/{name}/webhook   Bot API updates, checked by X-Telegram-Bot-Api-Secret-Token

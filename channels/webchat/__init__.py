@@ -1,6 +1,6 @@
 """Web chat: the widget's WebSocket protocol, uploads and the embeddable script.
 
-Routes (the frames are PRODUCT.md "Web chat protocol"; error codes in `protocol.py`):
+Routes (the frames are in docs/webchat.md; error codes in `protocol.py`):
     GET  /webchat/widget.js               the one-tag widget
     GET  /webchat/{site_key}/ws           visitor WebSocket (JSON frames)
     GET  /webchat/{site_key}/config       title, welcome and limits for the widget

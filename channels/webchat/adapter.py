@@ -2,7 +2,7 @@
 
 Delivery is a publish: every process's hub pushes the frame to the visitor's open tabs. A visitor
 who is offline loses nothing: the reply is in the store, and the widget's next hello with
-`last_seen` brings it back (PRODUCT.md "Web chat protocol").
+`last_seen` brings it back.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def check_origin(request: web.Request, settings: Settings, site: WebchatSite, *,
     """The request's Origin if the site allows it; `required` refuses requests without one.
 
     Browsers always send Origin on WebSocket handshakes and cross-origin POSTs, so a missing Origin
-    there is a script, which is held to the same allow-list (RELIABILITY.md item 56).
+    there is a script, which is held to the same allow-list.
     """
     origin = request.headers.get("Origin")
     if origin is None or origin == "null":

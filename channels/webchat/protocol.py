@@ -1,11 +1,11 @@
 """The widget's JSON frames: parsed and type-checked at the edge into dataclasses (pure functions).
 
-Client frames (PRODUCT.md "Web chat protocol"):
+Client frames (docs/webchat.md, "WebSocket protocol"):
 `hello` {visitor, last_seen, identity?, page}, `message` {client_id, text}, `typing`,
 `button` {message_id, button} (a press on a button of a bot message).
 Anything malformed raises `FrameError` with the code the server answers in an `error` frame; the
 socket stays open. Type checks matter here: a dict where a string belongs must never reach a
-query (RELIABILITY.md item 53, Rocket.Chat's `rid: {"$regex": ...}`).
+query (docs/reliability.md#visitor-history, Rocket.Chat's `rid: {"$regex": ...}`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The visitor's WebSocket `/webchat/{site_key}/ws`: hello, messages, typing (PRODUCT.md protocol).
+"""The visitor's WebSocket `/webchat/{site_key}/ws`: hello, messages, typing (docs/webchat.md).
 
 Every refusal is an `error` frame and the socket stays open, except the two that must end it:
 too many new visitors from one address, and a frame over `MAX_FRAME` (aiohttp closes with 1009
-before the frame is buffered: RELIABILITY.md item 58).
+before the frame is buffered).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`POST /webchat/{site_key}/upload`: a visitor's file, checked, streamed, stored, ingested.
 
 Checks in the order that wastes least: site and origin, visitor token, declared size, then per part
-the declared type and the extension (active content is refused outright, RELIABILITY.md item 74),
+the declared type and the extension (active content is refused outright),
 the running size while streaming, and the leading bytes against the declared type.
 
 Multipart fields: `file` (required), `client_id` (UUID; a resent upload is stored once),

@@ -2,13 +2,13 @@
 
 A visitor token is `<visitor_id>.<mac>`: stateless, so any worker can check it, and bound to its
 site so a token from one site is worthless on another. A forged or garbled token is simply not
-believed: the caller mints a new visitor (RELIABILITY.md item 53: never look up history by an id
-the client made up).
+believed: the caller mints a new visitor (never look up history by an id the
+client made up).
 
-A site identity follows Chatwoot's `identifier_hash` (cw#9493): the site's own server computes
+A site identity follows Chatwoot's `identifier_hash`: the site's own server computes
 `HMAC-SHA256(identity_secret, id)` and hands it to the page. Only a valid hash makes the visitor
 `user:<id>`; anything else keeps them anonymous and is never merged with the verified contact
-(RELIABILITY.md item 52). Comparisons are constant-time.
+(docs/reliability.md#widget-identity). Comparisons are constant-time.
 """
 
 from __future__ import annotations

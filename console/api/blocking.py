@@ -1,4 +1,4 @@
-"""Blocking a conversation's sender on their channel (issue 4).
+"""Blocking a conversation's sender on their channel.
 
 A blocked identity's messages are still stored (in their latest conversation) but open, reopen and
 announce nothing, and the outbox sends nothing to it. Unblocking makes it `active` again. Either way

@@ -1,8 +1,8 @@
 """Contacts: the customer card, search, duplicates, merge/unmerge, notes, tags, typed attributes,
-canned responses, follow-ups and surveys (issue 9).
+canned responses, follow-ups and surveys.
 
 Reads and writes go through `contact_filter` (a contact is visible through its conversations), so
-another team's customer is a 404; filters reach SQL only as bound parameters (RELIABILITY.md #77, #78).
+another team's customer is a 404; filters reach SQL only as bound parameters (docs/reliability.md#conversation-acl).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Conversations: the inbox views, one conversation with its history, and the operator's actions on it.
 
 Every query goes through `Scope.conversation_filter()` / `visible_conversation`, so another team's
-conversation is a 404 on read and write alike (RELIABILITY.md #77). Filters come from allow-lists
-and reach SQL only as bound parameters (#78).
+conversation is a 404 on read and write alike. Filters come from allow-lists
+and reach SQL only as bound parameters (docs/reliability.md#filters-and-injection).
 """
 
 from __future__ import annotations

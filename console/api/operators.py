@@ -1,6 +1,6 @@
 """Operators: list, create (leads and admins), and patch through an explicit field allow-list.
 
-Who may change what (RELIABILITY.md #80, no mass assignment):
+Who may change what (field allow-lists, no mass assignment):
 - an operator changes only their own name, password, locale and email;
 - a lead does the same for themselves, and manages operators (role `operator`) who share a team
   with them: every field but role, and team changes only within the lead's own teams;

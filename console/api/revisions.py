@@ -1,4 +1,4 @@
-"""Earlier versions of an edited message (issue 4): the original and each version an edit replaced."""
+"""Earlier versions of an edited message: the original and each version an edit replaced."""
 
 from __future__ import annotations
 

@@ -13,12 +13,13 @@ queues and counters spread over the cluster:
 
 Delivery. Pub/sub is at-most-once: after every re-subscription (a reconnect, whoever did it) the bus
 delivers ``{"reason": "reconnected"}`` on ``RESYNC_TOPIC`` to its local subscribers, which reload from
-the database (RELIABILITY.md #49, #50). Queue jobs are at-least-once: ``XACK`` only after the handler
-returns. A job whose handler raised, or whose consumer died, stays pending and is taken over with
-``XAUTOCLAIM`` once idle for ``claim_idle`` seconds (so that is also the retry delay); after
+the database (docs/reliability.md#reconnect-resync). Queue jobs are at-least-once: ``XACK`` only after
+the handler returns. A job whose handler raised, or whose consumer died, stays pending and is taken
+over with ``XAUTOCLAIM`` once idle for ``claim_idle`` seconds (so that is also the retry delay); after
 ``max_attempts`` deliveries it is dropped with an error log: the database stays the source of truth
-(#64). Handlers must therefore be idempotent. ``MAXLEN ~`` trimming bounds the stream; a backlog larger
-than ``maxlen`` loses its oldest jobs. Needs Redis >= 7.0 (``EXPIRE NX``, ``XAUTOCLAIM``).
+(docs/reliability.md#redis-down). Handlers must therefore be idempotent. ``MAXLEN ~`` trimming bounds
+the stream; a backlog larger than ``maxlen`` loses its oldest jobs. Needs Redis >= 7.0 (``EXPIRE NX``,
+``XAUTOCLAIM``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "workers"
 BATCH = 10
-BACKOFF_MIN, BACKOFF_MAX = 0.1, 2.0  # back within 2 s of Redis returning (RELIABILITY.md (e) 9)
+BACKOFF_MIN, BACKOFF_MAX = 0.1, 2.0  # back within 2 s of Redis returning
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 Job: TypeAlias = tuple[str, dict[str, str] | None, int]  # entry id, fields, delivery number
 

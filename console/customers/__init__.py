@@ -1,1 +1,1 @@
-"""Customer 360: contact cards, merge, touchpoints, templates, surveys, follow-ups, reports (issue 9)."""
+"""Customer 360: contact cards, merge, touchpoints, templates, surveys, follow-ups, reports."""

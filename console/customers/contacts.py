@@ -2,7 +2,7 @@
 
 Who may see a contact follows the conversations: an operator sees a contact when they may see one of
 its conversations (or it has none yet); merging needs every conversation of both contacts to be
-visible, so nobody pulls another team's history into a card they can read (RELIABILITY.md #77).
+visible, so nobody pulls another team's history into a card they can read.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ async def test_logins_are_throttled_per_ip_across_accounts(client: Client, staff
 
 
 async def test_a_spoofed_forwarded_for_does_not_escape_the_ip_limit(client: Client, staff: Staff) -> None:
-    # No trusted proxies are configured, so X-Forwarded-For is ignored (RELIABILITY.md #81).
+    # No trusted proxies are configured, so X-Forwarded-For is ignored.
     for i in range(6):
         await attempt(client, f"x{i}", "nope", ip=f"10.0.0.{i}")
     assert (await attempt(client, "boris", PASSWORD, ip="10.9.9.9")).status == 429

@@ -196,7 +196,7 @@ async def _queried(client: Client, count: int) -> bool:
 
 
 async def test_a_failing_bot_hands_the_conversation_back_to_humans(shop: Client) -> None:
-    """RELIABILITY.md #30."""
+    """The conversation goes back to routing when the bot raises."""
     conversation_id = await say(shop, "как вернуть товар", 1)
     await wait_out(shop, conversation_id, 1)
 
@@ -210,7 +210,7 @@ async def test_a_failing_bot_hands_the_conversation_back_to_humans(shop: Client)
 
 
 async def test_an_auto_responder_cannot_keep_the_bot_answering_forever(shop: Client) -> None:
-    """RELIABILITY.md #42: at most 5 automatic answers per conversation per hour, then hand-off."""
+    """At most 5 automatic answers per conversation per hour, then hand-off."""
     conversation_id = await say(shop, "как вернуть товар", 1)
     for n in range(2, 8):
         await wait_out(shop, conversation_id, n - 1)
@@ -223,7 +223,7 @@ async def test_an_auto_responder_cannot_keep_the_bot_answering_forever(shop: Cli
 
 
 async def test_the_bot_does_not_answer_a_conversation_an_operator_holds(shop: Client, staff: Staff) -> None:
-    """RELIABILITY.md #72: one responder owns a conversation."""
+    """One responder owns a conversation."""
     conversation_id = await say(shop, "привет", 1)
     async with shop.app[sessions_key]() as session, session.begin():
         await session.execute(update(Conversation).values(assignee_id=staff.anna))

@@ -128,7 +128,7 @@ async def test_a_server_restart_loses_nothing(browser: Browser, server: LiveServ
 
     app = await server.start()
     # A colleague answers at once, most likely before Anna's console is back: the event goes to
-    # nobody, so her console must re-read the conversation when it reconnects (RELIABILITY.md #49).
+    # nobody, so her console must re-read the conversation when it reconnects.
     conversation_id = int(console.url.rsplit("/", 1)[1])
     assert server.staff is not None
     lead = Scope(server.staff.lead, "lead", frozenset({server.staff.support, server.staff.sales}))

@@ -1,4 +1,4 @@
-"""An operator sees a customer's edit live, marked as such, with the earlier version on demand (issue 4)."""
+"""An operator sees a customer's edit live, marked as such, with the earlier version on demand."""
 
 from __future__ import annotations
 

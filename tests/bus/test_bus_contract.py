@@ -469,7 +469,7 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
 
 @pytest.mark.redis
 async def test_a_redis_restart_is_survived(private_redis: RedisServer) -> None:
-    """RELIABILITY.md #50/#64: Redis goes away and comes back empty; the bus recovers by itself."""
+    """Redis goes away and comes back empty; the bus recovers by itself."""
     bus = RedisBus(private_redis.url, "t", claim_idle=CLAIM_IDLE, block=0.1, stop_grace=0.1)
     got, handler = collector()
     resyncs, resync_handler = collector()

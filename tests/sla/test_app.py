@@ -158,7 +158,7 @@ async def test_a_deadline_passed_while_down_fires_once_after_restart(
 
 
 async def test_a_customer_date_in_2099_does_not_move_the_deadline(client: Client, staff: Staff) -> None:
-    """RELIABILITY.md item 16: a sender-supplied date never moves an SLA timer."""
+    """A sender-supplied date never moves an SLA timer."""
     message = replace(inbound("from the future"), received_at=datetime(2099, 1, 1, tzinfo=UTC))
     before = datetime.now(UTC)
     result = await client.app[inbox_key].ingest(message)

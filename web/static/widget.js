@@ -6,7 +6,7 @@
  * Optional, before the tag: window.LinesChat = {identity: {id, name, email, hash}}, where `hash` is
  * HMAC-SHA256(site identity secret, id) in hex, computed by the site's own server.
  *
- * Protocol: PRODUCT.md "Web chat protocol". Everything from the network is
+ * Protocol: docs/webchat.md. Everything from the network is
  * rendered with textContent, never as HTML. Messages typed while offline wait in localStorage with
  * their client_id until the server acknowledges them, so nothing is lost or stored twice.
  */

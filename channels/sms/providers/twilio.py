@@ -88,7 +88,7 @@ class TwilioProvider(SmsProvider):
         sender = form.get("From", "")
         if not provider_id or not sender:
             raise WebhookRejected(400, "MessageSid and From are required")
-        # MediaUrlN are never fetched: an SMS number takes text (RELIABILITY.md #60).
+        # MediaUrlN are never fetched: an SMS number takes text, and fetching would be an SSRF hole.
         return InboundSms(
             provider_id=provider_id, sender=sender, recipient=form.get("To", ""), text=form.get("Body", "")
         )

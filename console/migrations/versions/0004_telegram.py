@@ -1,4 +1,4 @@
-"""message edit history: messages.edited_at and message_revisions (issue 4)
+"""message edit history: messages.edited_at and message_revisions
 
 Revision ID: 0004
 Revises: 0002

@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
-Knowledge base articles and versions, bot queries and feedback (issue 8).
+Knowledge base articles and versions, bot queries and feedback.
 """
 
 from collections.abc import Sequence

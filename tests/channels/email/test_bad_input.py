@@ -1,4 +1,4 @@
-"""RELIABILITY.md catalogue (b), email items: bad input, loops and IMAP state, one test each."""
+"""Email bad input, loops and IMAP state, one test per case of docs/reliability.md."""
 
 from __future__ import annotations
 
@@ -24,12 +24,12 @@ def mail(headers: bytes, body: bytes = b"body") -> bytes:
     return headers.replace(b"\n", b"\r\n") + b"\r\n\r\n" + body + b"\r\n"
 
 
-def test_5_rfc2047_words_split_inside_a_character_join_before_decoding() -> None:
+def test_rfc2047_words_split_inside_a_character_join_before_decoding() -> None:
     parsed = parse_email(mail(b"From: a@x.org\nMessage-ID: <s@x>\nSubject: =?utf-8?B?0J/RgNC4?= =?utf-8?B?0LI=?="))
     assert parsed.subject == "Прив"
 
 
-def test_6_an_unknown_charset_still_gives_a_message() -> None:
+def test_an_unknown_charset_still_gives_a_message() -> None:
     parsed = parse_email(
         mail(
             b"From: a@x.org\nMessage-ID: <u@x>\nSubject: =?not-supported?Q?caf=E9?=\n"
@@ -41,35 +41,35 @@ def test_6_an_unknown_charset_still_gives_a_message() -> None:
     assert parsed.text == "caf\ufffd ok"
 
 
-def test_8_raw_8bit_bytes_in_headers_and_a_stray_bad_byte_do_not_break_parsing() -> None:
+def test_raw_8bit_bytes_in_headers_and_a_stray_bad_byte_do_not_break_parsing() -> None:
     parsed = parse_email(
         mail(b"From: \xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd <ivan@x.org>\nMessage-ID: <8@x>\nSubject: ok", b"body \xff")
     )
     assert (parsed.sender_name, parsed.text) == ("Иван", "body \ufffd")
 
 
-def test_9_a_plain_subject_with_accents_is_left_alone() -> None:
+def test_a_plain_subject_with_accents_is_left_alone() -> None:
     parsed = parse_email(mail("From: a@x.org\nMessage-ID: <a@x>\nSubject: Café crème =? not encoded".encode()))
     assert parsed.subject == "Café crème =? not encoded"
 
 
-def test_10_nul_bytes_are_stripped() -> None:
+def test_nul_bytes_are_stripped() -> None:
     parsed = parse_email(mail(b"From: a@x.org\nMessage-ID: <n@x>\nSubject: n\x00ul", b"bo\x00dy\n> quo\x00ted"))
     assert (parsed.subject, parsed.text, parsed.quoted) == ("nul", "body", "> quoted")
 
 
-def test_11_a_comma_inside_an_encoded_display_name_is_one_address() -> None:
+def test_a_comma_inside_an_encoded_display_name_is_one_address() -> None:
     parsed = parse_email(mail(b"From: =?utf-8?Q?Doe,_John?= <john@x.org>\nMessage-ID: <c@x>"))
     assert (parsed.sender_name, parsed.sender_address) == ("Doe, John", "john@x.org")
 
 
-def test_12_a_crafted_quoted_local_part_is_not_read_as_the_inner_address() -> None:
+def test_a_crafted_quoted_local_part_is_not_read_as_the_inner_address() -> None:
     parsed = parse_email(mail(b'From: "alice@good.example"@evil.example\nMessage-ID: <c@x>'))
     assert parsed.sender_address != "alice@good.example"
     assert parsed.sender_address.endswith("@evil.example")
 
 
-def test_22_iso_2022_jp_is_decoded() -> None:
+def test_iso_2022_jp_is_decoded() -> None:
     raw = mail(
         b"From: a@x.org\nMessage-ID: <j@x>\nContent-Type: text/plain; charset=iso-2022-jp",
         "こんにちは".encode("iso-2022-jp"),
@@ -77,11 +77,11 @@ def test_22_iso_2022_jp_is_decoded() -> None:
     assert parse_email(raw).text == "こんにちは"
 
 
-def test_39_auto_submitted_no_is_a_person() -> None:
+def test_auto_submitted_no_is_a_person() -> None:
     assert parse_email(mail(b"From: a@x.org\nMessage-ID: <h@x>\nAuto-Submitted: no")).auto is None
 
 
-async def test_13_mail_without_from_is_still_stored(
+async def test_mail_without_from_is_still_stored(
     email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
 ) -> None:
     dovecot.append(*mail_user, mail(b"To: support@lines.test\nSubject: who am I\nMessage-ID: <nofrom@x>", b"anonymous"))
@@ -89,7 +89,7 @@ async def test_13_mail_without_from_is_still_stored(
     assert message.text == "anonymous"
 
 
-async def test_16_a_date_in_2099_does_not_move_the_message_in_time(
+async def test_a_date_in_2099_does_not_move_the_message_in_time(
     email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
 ) -> None:
     dovecot.append(
@@ -100,7 +100,7 @@ async def test_16_a_date_in_2099_does_not_move_the_message_in_time(
     assert abs(datetime.now(UTC) - created) < timedelta(minutes=5)
 
 
-async def test_28_a_changed_uidvalidity_rescans_the_folder_without_duplicates(
+async def test_a_changed_uidvalidity_rescans_the_folder_without_duplicates(
     email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
 ) -> None:
     channel = channel_of(email_client)
@@ -120,7 +120,7 @@ async def test_28_a_changed_uidvalidity_rescans_the_folder_without_duplicates(
     assert [m.text for m in await inbound(email_client, 3)] == [m.text for m in stored] == ["one", "two", "three"]
 
 
-async def test_41_our_own_mail_coming_back_is_flagged_as_a_loop(
+async def test_our_own_mail_coming_back_is_flagged_as_a_loop(
     email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
 ) -> None:
     dovecot.append(*mail_user, compose(f"Support <{SUPPORT}>", "Re: x", "echo", message_id="echo@x"))
@@ -128,7 +128,7 @@ async def test_41_our_own_mail_coming_back_is_flagged_as_a_loop(
     assert message.extra["auto"] == "loop"
 
 
-async def test_42_our_acknowledgements_say_they_are_automatic(
+async def test_our_acknowledgements_say_they_are_automatic(
     make_email_client: MakeClient, dovecot: Dovecot, mail_user: tuple[str, str], sink: Sink
 ) -> None:
     client = await make_email_client(auto_ack="Got it, #{{conversation.number}}")
@@ -142,7 +142,7 @@ async def test_42_our_acknowledgements_say_they_are_automatic(
     assert str(sink.messages[0][1]["Auto-Submitted"]) == "auto-replied"
 
 
-async def test_35_a_guessed_tag_from_a_stranger_leaves_the_original_customer_untouched(
+async def test_a_guessed_tag_from_a_stranger_leaves_the_original_customer_untouched(
     email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str], sink: Sink
 ) -> None:
     conversation_id, _ = await answered(email_client, dovecot, mail_user, sink)
@@ -171,7 +171,7 @@ async def test_the_console_shows_machine_mail_flags_and_folds_quoted_text(
     assert re.search(r'<details class="email-quoted">.*&gt; old part', html, re.S)
 
 
-async def test_2_a_message_that_keeps_failing_is_stored_as_unreadable_and_the_rest_flows(
+async def test_a_message_that_keeps_failing_is_stored_as_unreadable_and_the_rest_flows(
     email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     channel = channel_of(email_client)

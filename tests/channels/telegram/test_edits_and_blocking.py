@@ -1,4 +1,4 @@
-"""Edits keep their history; blocked senders are kept but open nothing (RELIABILITY 48)."""
+"""Edits keep their history; blocked senders are kept but open nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Long polling that owns its offset: it moves only after the store, and survives restarts (RELIABILITY 43-45)."""
+"""Long polling that owns its offset: it moves only after the store, and survives restarts."""
 
 from __future__ import annotations
 

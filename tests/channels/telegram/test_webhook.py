@@ -1,4 +1,4 @@
-"""Inbound over the webhook: authenticity first, then every message kind stored once (RELIABILITY 46-48)."""
+"""Inbound over the webhook: authenticity first, then every message kind stored once."""
 
 from __future__ import annotations
 
