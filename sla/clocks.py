@@ -8,6 +8,9 @@ Pure functions over the JSON kept in `conversation_sla.clocks`:
   further customer messages while it runs do not move it (a chatty customer does not buy time);
 * resolution: runs while the conversation is open; `pending` and `snoozed` pause it (the working
   time spent so far is kept in `elapsed`), resolving stops it, reopening resumes it.
+
+A resolved conversation has no running deadline: a target still unmet when it was resolved is
+`stopped` (nothing counts down or fires) until the conversation is reopened.
 """
 
 from __future__ import annotations
@@ -110,6 +113,11 @@ def derive(clocks: Clocks, policy: Policy, calendar: Calendar, status: str, now:
         met_at = clock.get("met_at")
         if met_at is not None:
             out.deadlines[target] = {"state": "met", "due_at": None, "warn_at": None, "met_at": met_at}
+            continue
+        if status == "resolved":
+            # Resolving stops every clock: a target left unmet has no deadline to count down to.
+            stopped = "breached" if clock["breached"] else "stopped"
+            out.deadlines[target] = {"state": stopped, "due_at": None, "warn_at": None, "met_at": None}
             continue
         if target == "resolution":
             since = _at(clock["since"])

@@ -22,6 +22,10 @@ FAST: dict[str, Any] = {
         {"id": "fast", "applies_to": {}, "calendar": "24x7", "first_response_seconds": 4, "warn_at": 0.4},
     ],
 }
+MINUTE: dict[str, Any] = {
+    "calendars": [{"id": "24x7", "timezone": "UTC", "always_open": True}],
+    "policies": [{"id": "minute", "applies_to": {}, "calendar": "24x7", "first_response_seconds": 60}],
+}
 
 
 async def test_a_live_row_gets_its_countdown_without_a_reload(browser: Browser, server: LiveServer) -> None:
@@ -76,3 +80,29 @@ async def test_warning_and_breach_move_rows_in_and_out_of_the_sla_filters(browse
     await expect(row_with(everything, "parcel never arrived").get_by_test_id("sla-badge")).to_have_class(
         re.compile(r"\bsla-breached\b")
     )
+
+
+async def test_resolving_stops_the_countdown_live_and_after_a_reload(browser: Browser, server: LiveServer) -> None:
+    assert server.app is not None
+    await server.app[sla_key].save_policies(PolicySet.parse(MINUTE), None)
+    console = await sign_in(await new_context(browser), server, "anna")
+    visitor = await (await new_context(browser)).new_page()
+    await open_widget(visitor, server)
+    await visitor_says(visitor, "Nobody answered about the refund")
+    await row_with(console, "answered about the refund").click()
+    await console.wait_for_url(re.compile(r"/conversations/\d+$"))
+    await console.wait_for_function("() => document.body.dataset.connected === 'true'")
+    badge = console.get_by_test_id("sla-badge")
+    await expect(badge).to_have_attribute("data-sla-due", re.compile(r"^\d{4}-"))
+
+    await console.get_by_test_id("resolve").click()
+    await expect(badge).to_have_attribute("data-sla-state", "met")
+    await expect(badge).not_to_have_attribute("data-sla-due", re.compile(".*"))
+    await expect(badge).to_have_text("SLA met")  # a label, not a ticking time
+
+    await console.reload()
+    await expect(console.get_by_test_id("sla-badge")).to_have_text("SLA met")
+    await expect(console.get_by_test_id("sla-badge")).not_to_have_attribute("data-sla-due", re.compile(".*"))
+    conversation_id = console.url.rsplit("/", 1)[1]
+    api = await console.request.get(f"{server.url}/api/v1/conversations/{conversation_id}")
+    assert (await api.json())["sla"] == {"state": "met", "due_at": None}

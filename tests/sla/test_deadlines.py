@@ -227,6 +227,33 @@ async def test_resolving_meets_the_resolution_target(harness: Harness) -> None:
     assert (row.sla_state, row.sla_due_at) == ("met", None)
 
 
+async def test_resolving_before_the_first_reply_stops_its_countdown(harness: Harness) -> None:
+    await harness.start(document(first_response_seconds=100))
+    conversation_id = await harness.conversation()
+    harness.clock.advance(seconds=10)
+    await harness.set_status(conversation_id, "resolved")
+    row = await harness.conversation_row(conversation_id)
+    assert (row.sla_state, row.sla_due_at) == ("met", None)
+    record = await harness.record(conversation_id)
+    assert record.next_fire_at is None
+    assert record.deadlines["first_response"] == {"state": "stopped", "due_at": None, "warn_at": None, "met_at": None}
+    harness.clock.advance(hours=1)
+    await harness.tick(conversation_id)
+    assert await harness.fired(conversation_id) == []
+    assert (await harness.conversation_row(conversation_id)).sla_state == "met"
+
+
+async def test_reopening_a_resolved_conversation_restarts_its_countdown(harness: Harness) -> None:
+    await harness.start(document(first_response_seconds=100))
+    conversation_id = await harness.conversation()
+    started = harness.clock()
+    await harness.set_status(conversation_id, "resolved")
+    await harness.set_status(conversation_id, "open")
+    row = await harness.conversation_row(conversation_id)
+    assert row.sla_state == "ok"
+    assert row.sla_due_at is not None and row.sla_due_at == started + timedelta(seconds=100)
+
+
 async def test_warning_and_breach_fire_once_each(harness: Harness) -> None:
     await harness.start(document(first_response_seconds=100))
     conversation_id = await harness.conversation()
