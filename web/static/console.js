@@ -1127,6 +1127,52 @@
     if (line) line.textContent = "";
   };
 
+  // ---- notices: events meant for this operator alone (SLA escalations, follow-ups due) ------
+  // They stay on screen until dismissed, each with a link to its conversation; the page hears them
+  // through the "lines:event" DOM event every socket event is re-dispatched as.
+  var NOTICE_TARGETS = {
+    first_response: t("First response"),
+    next_response: t("Next response"),
+    resolution: t("Resolution")
+  };
+
+  function noticeList() {
+    var list = $('[data-testid="notices"]');
+    if (!list) {
+      list = el("div", { class: "notices", "data-testid": "notices", role: "status", "aria-live": "polite" });
+      document.body.appendChild(list);
+    }
+    return list;
+  }
+
+  function showNotice(kind, title, detail, conversationId) {
+    var item = el("div", { class: "notice notice-" + kind.replace(/\./g, "-"), "data-testid": "notice", "data-kind": kind });
+    item.appendChild(el("strong", { class: "notice-title" }, title));
+    if (detail) item.appendChild(el("span", { class: "notice-detail", "data-testid": "notice-detail" }, detail));
+    if (conversationId) {
+      item.appendChild(el("a", {
+        class: "notice-link",
+        "data-testid": "notice-link",
+        href: "/conversations/" + encodeURIComponent(conversationId)
+      }, fmt(t("Open conversation #%(id)s"), { id: conversationId })));
+    }
+    var close = el("button", { type: "button", class: "btn btn-ghost notice-close", "data-testid": "notice-dismiss" }, t("Dismiss"));
+    close.addEventListener("click", function () { item.remove(); });
+    item.appendChild(close);
+    noticeList().appendChild(item);
+  }
+
+  document.addEventListener("lines:event", function (event) {
+    var type = event.detail && event.detail.type;
+    var data = (event.detail && event.detail.data) || {};
+    if (type === "notification" && (data.kind === "sla.breached" || data.kind === "sla.warning")) {
+      var title = data.kind === "sla.breached" ? t("SLA breached") : t("SLA deadline close");
+      showNotice(data.kind, title, NOTICE_TARGETS[data.target] || "", data.conversation_id);
+    } else if (type === "follow_up.due") {
+      showNotice(type, t("Follow-up due"), data.note || "", data.conversation_id);
+    }
+  });
+
   // ---- start ---------------------------------------------------------------------------------
   function start() {
     refreshTimes();
