@@ -29,6 +29,7 @@ from lines.console.models import (
     Operator,
     OutboxItem,
     Presence,
+    Priority,
     Status,
     Team,
     utcnow,
@@ -264,6 +265,45 @@ async def do_set_status(
     data = conversation_dict(fresh)
     await events.send("conversation.updated", data, Audience.of(fresh))
     await events.change("status", conversation_id=fresh.id, status=str(status), previous=str(previous_status))
+    return data
+
+
+async def do_set_priority(
+    session: AsyncSession, events: Events, scope: Scope, conversation_id: int, priority: Priority
+) -> dict[str, Any]:
+    """Set the conversation's priority (who may see it may change it, like its status) and keep who
+    changed it from what as a system note in its history. Setting the same priority changes nothing."""
+    conversation = await visible_conversation(session, scope, conversation_id)
+    previous = Priority(conversation.priority)
+    if previous != priority:
+        operator = await session.get(Operator, scope.operator_id)
+        by = operator.name if operator is not None else f"operator {scope.operator_id}"
+        now = utcnow()
+        conversation.priority = priority
+        conversation.updated_at = now
+        note = Message(
+            conversation_id=conversation.id,
+            channel_key=channel_key(conversation.channel, conversation.inbox),
+            direction=Direction.SYSTEM,
+            author_kind=AuthorKind.SYSTEM,
+            text=f"Priority changed from {previous} to {priority} by {by}",
+            delivery_status=DeliveryStatus.RECEIVED,
+            extra={"priority": {"from": str(previous), "to": str(priority), "by_operator_id": scope.operator_id}},
+            created_at=now,
+        )
+        session.add(note)
+        await session.flush()
+        note_id = note.id
+        await session.commit()
+        stored = await load_message(session, note_id)
+        assert stored is not None
+        await events.send("message.created", message_dict(stored), Audience.of(conversation))
+    fresh = await load_conversation(session, conversation.id)
+    assert fresh is not None
+    data = conversation_dict(fresh)
+    if previous != priority:
+        await events.send("conversation.updated", data, Audience.of(fresh))
+        await events.change("priority", conversation_id=fresh.id, priority=str(priority), previous=str(previous))
     return data
 
 

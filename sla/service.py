@@ -160,12 +160,15 @@ class SlaService:
         return total
 
     async def handle(self, job: dict[str, Any]) -> None:
-        """The change processor: `inbound`, `reply`, `status`, `assigned`."""
+        """The change processor: `inbound`, `reply`, `status`, `assigned`, `priority` (policies may
+        match on priority, so a new one re-matches the policy)."""
         kind = job.get("kind")
         conversation_id = job.get("conversation_id")
-        if kind not in ("inbound", "reply", "status", "assigned") or not isinstance(conversation_id, int):
+        if kind not in ("inbound", "reply", "status", "assigned", "priority") or not isinstance(conversation_id, int):
             return
-        if kind == "inbound":
+        if kind == "priority":
+            await self.update(conversation_id, rematch=True)
+        elif kind == "inbound":
             await self.update(conversation_id, inbound_message_id=job.get("message_id"))
         elif kind == "reply":
             await self.update(conversation_id, reply_message_id=job.get("message_id"), author=job.get("author_kind"))

@@ -16,13 +16,20 @@ from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from lines.console.access import view_filter
-from lines.console.actions import do_assign, do_mark_read, do_reply, do_set_status, visible_conversation
+from lines.console.actions import (
+    do_assign,
+    do_mark_read,
+    do_reply,
+    do_set_priority,
+    do_set_status,
+    visible_conversation,
+)
 from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Id, Query, Route
 from lines.console.api.schemas import ConversationDetail, ConversationList, ConversationOut, MessageOut, OkOut
 from lines.console.identities import conversation_identity
 from lines.console.keys import events_key, outbox_key, reply_signature_key, sessions_key
-from lines.console.models import Contact, Conversation, ConversationRead, Message, Status
+from lines.console.models import Contact, Conversation, ConversationRead, Message, Priority, Status
 from lines.console.serialize import contact_dict, conversation_brief, conversation_dict, message_dict
 from lines.console.users import TEAM
 
@@ -78,6 +85,10 @@ class AssignIn(Body):
 class StatusIn(Body):
     status: Literal["open", "pending", "snoozed", "resolved"]
     until: AwareDatetime | None = None
+
+
+class PriorityIn(Body):
+    priority: Literal["low", "normal", "high", "urgent"]
 
 
 def _cursor(conversation: Conversation) -> str:
@@ -265,6 +276,16 @@ async def set_status(call: Call) -> dict[str, Any]:
         )
 
 
+async def set_priority(call: Call) -> dict[str, Any]:
+    """Operators and leads set the priority of a conversation they may see (SLA policies that match
+    on priority are re-matched); the change is kept as a system note in the history."""
+    body = call.body(PriorityIn)
+    async with call.app[sessions_key]() as session:
+        return await do_set_priority(
+            session, call.app[events_key], call.ctx.scope, call.ids["id"], Priority(body.priority)
+        )
+
+
 async def mark_read(call: Call) -> dict[str, Any]:
     """Everything in the conversation so far counts as read by me."""
     async with call.app[sessions_key]() as session:
@@ -320,6 +341,16 @@ ROUTES = [
         "Open, set pending, snooze until a time, or resolve",
         ConversationOut,
         body=StatusIn,
+        errors=(404,),
+        tag="conversations",
+    ),
+    Route(
+        "POST",
+        f"{ONE}/priority",
+        set_priority,
+        "Set the priority (low, normal, high, urgent); kept as a system note in the history",
+        ConversationOut,
+        body=PriorityIn,
         errors=(404,),
         tag="conversations",
     ),

@@ -200,6 +200,7 @@ async def test_a_malformed_conversation_id_is_422(client: Client, staff: Staff, 
         ("POST", "/assign", {"operator_id": 0}),
         ("POST", "/assign", {"team": "sales"}),
         ("POST", "/status", {"status": "resolved"}),
+        ("POST", "/priority", {"priority": "urgent"}),
         ("POST", "/read", None),
     ],
 )
@@ -215,6 +216,7 @@ async def test_another_teams_conversation_is_404_on_read_and_write(
     detail = await client.get(f"/api/v1/conversations/{conversation}", headers=await auth_headers(client, "admin"))
     after = await detail.json()
     assert (after["status"], after["assignee"], after["team"]["name"]) == ("open", None, "support")
+    assert after["priority"] == "normal"
     assert len(after["messages"]) == 1
 
 

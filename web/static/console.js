@@ -1173,6 +1173,37 @@
     }
   });
 
+  // ---- priority: the select on the conversation page sets it; a change by anyone else follows live
+  function setupPriority() {
+    var select = $('[data-testid="priority-select"]');
+    if (!select) return;
+    var id = Number(select.getAttribute("data-conversation-id"));
+    var shown = select.value;
+    select.addEventListener("change", function () {
+      var wanted = select.value;
+      select.disabled = true;
+      api("POST", "/api/v1/conversations/" + encodeURIComponent(id) + "/priority", { priority: wanted })
+        .then(function (c) {
+          shown = c.priority;
+          select.value = shown;
+          toast(fmt(t("Priority set to %(priority)s."), { priority: select.options[select.selectedIndex].text }));
+        })
+        .catch(function (error) { select.value = shown; fail(error); })
+        .then(function () { select.disabled = false; });
+    });
+    document.addEventListener("lines:event", function (event) {
+      var type = event.detail && event.detail.type;
+      var c = event.detail && event.detail.data;
+      if ((type === "conversation.updated" || type === "conversation.assigned") && c && c.id === id && c.priority) {
+        shown = c.priority;
+        if (!select.disabled) select.value = shown;
+      }
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setupPriority);
+  else setupPriority();
+
   // ---- start ---------------------------------------------------------------------------------
   function start() {
     refreshTimes();
