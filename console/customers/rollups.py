@@ -13,14 +13,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lines.console.customers.contacts import touchpoint_key
 from lines.console.customers.models import ReportCounter, ReportFact, Survey
 from lines.console.db import SessionMaker
-from lines.console.models import Conversation, Operator, Team
+from lines.console.models import AuthorKind, Conversation, Direction, Message, Operator, Team
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,13 @@ def day_of(at: datetime) -> str:
     return at.date().isoformat()
 
 
-async def bump(session: AsyncSession, day: str, keys: Iterable[tuple[str, str]], metrics: dict[str, float]) -> None:
-    """count += 1 and total += value for each (dimension, key) and metric, as one atomic multi-row
-    upsert (`INSERT ... ON CONFLICT DO UPDATE` on SQLite and PostgreSQL alike)."""
+async def bump(
+    session: AsyncSession, day: str, keys: Iterable[tuple[str, str]], metrics: dict[str, float], count: int = 1
+) -> None:
+    """count += `count` and total += value for each (dimension, key) and metric, as one atomic
+    multi-row upsert (`INSERT ... ON CONFLICT DO UPDATE` on SQLite and PostgreSQL alike)."""
     rows = [
-        {"day": day, "dimension": dimension, "key": key, "metric": metric, "count": 1, "total": value}
+        {"day": day, "dimension": dimension, "key": key, "metric": metric, "count": count, "total": value}
         for dimension, key in keys
         for metric, value in metrics.items()
     ]
@@ -80,17 +82,63 @@ async def _keys(session: AsyncSession, conversation: Conversation, operator: boo
     team = await session.get(Team, conversation.team_id) if conversation.team_id else None
     keys.append(("team", team.name if team else "-"))
     if operator:
-        who = await session.get(Operator, conversation.assignee_id) if conversation.assignee_id else None
-        keys.append(("operator", who.login if who else "-"))
+        keys.append(("operator", await operator_key(session, conversation)))
     return keys
 
 
+async def operator_key(session: AsyncSession, conversation: Conversation) -> str:
+    """Who handles the conversation, whatever their role: the assignee, else the operator who wrote
+    its first public reply (a lead or admin answering without taking it); `-` while nobody has."""
+    operator_id = conversation.assignee_id
+    if operator_id is None:
+        operator_id = await session.scalar(
+            select(Message.author_operator_id)
+            .where(
+                Message.conversation_id == conversation.id,
+                Message.direction == Direction.OUT,
+                Message.author_kind == AuthorKind.OPERATOR,
+                Message.author_operator_id.is_not(None),
+            )
+            .order_by(Message.id)
+            .limit(1)
+        )
+    who = await session.get(Operator, operator_id) if operator_id is not None else None
+    return who.login if who else "-"
+
+
 async def count_created(session: AsyncSession, conversation: Conversation) -> None:
+    """Counted under every dimension; under `operator` as `-` until `count_handled` moves it."""
     if not await claim_fact(session, conversation.id, "created"):
         return
     day = day_of(conversation.created_at)
-    keys = [*await _keys(session, conversation, operator=False), ("hour", f"{conversation.created_at.hour:02d}")]
+    keys = [
+        *await _keys(session, conversation, operator=False),
+        ("hour", f"{conversation.created_at.hour:02d}"),
+        ("operator", "-"),
+    ]
     await bump(session, day, keys, {"conversations": 0})
+    await claim_fact(session, conversation.id, AWAITING_OPERATOR)
+
+
+AWAITING_OPERATOR = "awaiting_operator"
+"""Fact of a conversation counted under operator `-` that no operator has handled yet."""
+
+
+async def count_handled(session: AsyncSession, conversation: Conversation) -> None:
+    """The first operator who handles the conversation (`operator_key`) gets it in their row:
+    moved from `-` on its creation day, so the operator rows always add up to the total. A later
+    transfer does not move it again; the first response and resolution go to whoever holds it then."""
+    key = await operator_key(session, conversation)
+    if key == "-":
+        return
+    moved = await session.execute(
+        delete(ReportFact).where(ReportFact.conversation_id == conversation.id, ReportFact.fact == AWAITING_OPERATOR)
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return  # already moved (or counted before operators had a `conversations` row)
+    day = day_of(conversation.created_at)
+    await bump(session, day, [("operator", "-")], {"conversations": 0}, count=-1)
+    await bump(session, day, [("operator", key)], {"conversations": 0})
 
 
 async def count_first_response(session: AsyncSession, conversation: Conversation) -> None:
@@ -160,6 +208,7 @@ class Rollups:
             if conversation is None:
                 return
             await count_created(session, conversation)
+            await count_handled(session, conversation)
             await count_first_response(session, conversation)
             await count_resolved(session, conversation)
 

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select, update
 
 from lines.console.customers.feature import processor_key
 from lines.console.customers.models import Survey
 from lines.console.customers.surveys import record_answer
 from lines.console.keys import sessions_key
-from lines.console.models import Contact, Conversation
+from lines.console.models import AuthorKind, Contact, Conversation, DeliveryStatus, Direction, Message
 from tests.api.helpers import Client, auth_headers, error_of
 from tests.conftest import Staff
 
@@ -201,3 +202,93 @@ async def test_operators_cannot_read_reports(client: Client, staff: Staff) -> No
     headers = await auth_headers(client, "anna")
     for path in ("/api/v1/reports", "/api/v1/reports/csv", "/api/v1/reports/touchpoints"):
         assert await error_of(await client.get(path, headers=headers)) == (403, "forbidden")
+
+
+async def seed_handlers_fixture(app: web.Application, staff: Staff) -> None:
+    """Five chats on 2 March 2026, handled by an operator, a lead and an admin:
+
+    | chat | assignee | first public reply by | first response | resolved |
+    |---|---|---|---|---|
+    | 1 | anna | anna | 60 s | 600 s |
+    | 2 | lead (took it) | lead | 120 s | 900 s |
+    | 3 | nobody | admin (answered without taking it) | 30 s | 300 s |
+    | 4 | nobody | nobody | – | – |
+    | 5 | anna | nobody | – | – |
+
+    By operator: anna 2 chats (1 answered, 1 resolved), lead 1 (1, 1), admin 1 (1, 1), `-` 1
+    (0, 0); totals 5 chats, 3 answered, 3 resolved."""
+    rows = [
+        (staff.anna, staff.anna, 60, 600),
+        (staff.lead, staff.lead, 120, 900),
+        (None, staff.admin, 30, 300),
+        (None, None, None, None),
+        (staff.anna, None, None, None),
+    ]
+    ids = []
+    async with app[sessions_key]() as session, session.begin():
+        for index, (assignee, replier, frt, resolved) in enumerate(rows):
+            created = DAY.replace(hour=10, minute=index)
+            contact = Contact(name="Handled")
+            session.add(contact)
+            await session.flush()
+            conversation = Conversation(
+                contact_id=contact.id,
+                channel="webchat",
+                inbox="test",
+                team_id=staff.support,
+                assignee_id=assignee,
+                status="resolved" if resolved else "open",
+                created_at=created,
+                last_message_at=created,
+                first_response_at=created + timedelta(seconds=frt) if frt else None,
+                resolved_at=created + timedelta(seconds=resolved) if resolved else None,
+            )
+            session.add(conversation)
+            await session.flush()
+            ids.append(conversation.id)
+            if replier is not None:
+                session.add(
+                    Message(
+                        conversation_id=conversation.id,
+                        channel_key="webchat:test",
+                        direction=Direction.OUT,
+                        author_kind=AuthorKind.OPERATOR,
+                        author_operator_id=replier,
+                        text="Hello!",
+                        delivery_status=DeliveryStatus.SENT,
+                        created_at=created + timedelta(seconds=frt or 0),
+                    )
+                )
+    rollups = app[processor_key].rollups
+    for conversation_id in ids:
+        await rollups.count(conversation_id)
+        await rollups.count(conversation_id)
+
+
+async def test_operator_rows_add_up_to_the_total_with_leads_and_admins_who_took_chats(
+    client: Client, staff: Staff
+) -> None:
+    await seed_handlers_fixture(client.app, staff)
+    data = await _report(client, **{"from": "2026-03-02", "to": "2026-03-02", "by": "operator"})
+    rows = {
+        r["key"]: (r["conversations"], r["first_response"]["count"], r["resolution"]["count"]) for r in data["rows"]
+    }
+    assert rows == {"anna": (2, 1, 1), "lead": (1, 1, 1), "admin": (1, 1, 1), "-": (1, 0, 0)}
+    totals = data["totals"]
+    assert (totals["conversations"], totals["first_response"]["count"], totals["resolution"]["count"]) == (5, 3, 3)
+    assert tuple(map(sum, zip(*rows.values(), strict=True))) == (5, 3, 3)
+
+
+async def test_taking_a_waiting_chat_moves_it_into_the_operators_row(client: Client, staff: Staff) -> None:
+    await seed_handlers_fixture(client.app, staff)
+    async with client.app[sessions_key]() as session, session.begin():
+        waiting = await session.scalar(
+            select(Conversation.id).where(Conversation.assignee_id.is_(None), Conversation.first_response_at.is_(None))
+        )
+        await session.execute(update(Conversation).where(Conversation.id == waiting).values(assignee_id=staff.lead))
+    await client.app[processor_key].rollups.count(waiting)
+    await client.app[processor_key].rollups.count(waiting)
+    data = await _report(client, **{"from": "2026-03-02", "to": "2026-03-02", "by": "operator"})
+    rows = {r["key"]: r["conversations"] for r in data["rows"]}
+    assert rows == {"anna": 2, "lead": 2, "admin": 1, "-": 0}
+    assert sum(rows.values()) == data["totals"]["conversations"] == 5
