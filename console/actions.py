@@ -29,6 +29,7 @@ from lines.console.models import (
     Operator,
     OutboxItem,
     Presence,
+    PresenceChange,
     Priority,
     Status,
     Team,
@@ -312,8 +313,10 @@ async def do_set_presence(
 ) -> dict[str, Any]:
     operator = await session.get(Operator, operator_id)
     assert operator is not None
+    now = utcnow()
     operator.presence = presence
-    operator.presence_changed_at = utcnow()
+    operator.presence_changed_at = now
+    session.add(PresenceChange(operator_id=operator_id, presence=presence, at=now))
     await session.commit()
     data = {"operator": operator_brief(operator), "presence": presence.value}
     await events.send("operator.presence", data, Audience(everyone=True))

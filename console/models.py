@@ -171,6 +171,19 @@ class Operator(Base):
     teams: Mapped[list[Team]] = relationship(secondary=operator_teams, lazy="raise", order_by=Team.name)
 
 
+class PresenceChange(Base):
+    """Each change of an operator's presence, kept so that the what-if simulator can replay who was
+    online when (the operator row holds only the current presence)."""
+
+    __tablename__ = "presence_changes"
+    __table_args__ = (Index("ix_presence_changes_operator_id_at", "operator_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
+    presence: Mapped[str] = mapped_column(_enum(Presence))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class AuthSession(Base):
     """A login: bearer token (API) or cookie session (browser). Only the token's hash is stored."""
 

@@ -2,8 +2,10 @@
 chooser's ranking (`_rank`, kept in step with `choose.py`).
 
 Arrivals come from the store (the last N days) or are generated (a Poisson process per channel).
-Every operator of the routed teams is assumed online for the whole period, with the skills and
-capacity they have now; each conversation holds its operator for its handle time (from the store:
+Operators take conversations only while online: replaying the store, when they were online as the
+presence history recorded it (`SimOperator.online`); a generated load has no past, so everyone is
+online throughout. Skills and capacity are the ones they have now; each conversation holds its
+operator for its handle time (from the store:
 creation to resolution; generated: exponential around `handle_minutes`). Waiting conversations are
 served by lead-type priority, then arrival, whenever an operator frees capacity. Overflow widens a
 route after its delay. Nothing is written.
@@ -42,6 +44,12 @@ class SimOperator:
     capacity: dict[str, int]
     load: dict[str, int] = field(default_factory=lambda: {"chat": 0, "email": 0})
     last_assigned: float = -1.0
+    online: tuple[tuple[float, float], ...] | None = None
+    """Spans [start, end) in simulated seconds when the operator is online; None: all the time."""
+
+
+def is_online(operator: SimOperator, at: float) -> bool:
+    return operator.online is None or any(start <= at < end for start, end in operator.online)
 
 
 def _rank(operator: SimOperator, kind: str, route: Route) -> tuple[Any, ...]:
@@ -137,7 +145,9 @@ def simulate(
             able = [
                 o
                 for o in members
-                if o.load[kind] < o.capacity.get(kind, 0) and all(o.skills.get(k, 0) >= v for k, v in required.items())
+                if o.load[kind] < o.capacity.get(kind, 0)
+                and all(o.skills.get(k, 0) >= v for k, v in required.items())
+                and is_online(o, now)
             ]
             if not able:
                 continue
@@ -162,15 +172,28 @@ def simulate(
                 kept.append(item)
         waiting[:] = kept
 
-    for index, arrival in enumerate(arrivals):
-        while releases and releases[0][0] <= arrival.at:
-            when, _, operator_id, kind = heapq.heappop(releases)
-            staff[operator_id].load[kind] -= 1
+    # Moments someone comes online: waiting conversations may be served then, as after a release.
+    comings = sorted({start for o in staff.values() for start, _ in o.online or () if start > 0})
+    next_coming = 0
+
+    def next_event() -> float:
+        release_at = releases[0][0] if releases else float("inf")
+        return min(release_at, comings[next_coming] if next_coming < len(comings) else float("inf"))
+
+    def advance(until: float) -> None:
+        """Free operators and bring them online up to `until`, serving the queue at each moment."""
+        nonlocal next_coming
+        while (when := next_event()) <= until:
             while releases and releases[0][0] <= when:
-                _, _, other, other_kind = heapq.heappop(releases)
-                staff[other].load[other_kind] -= 1
+                _, _, operator_id, kind = heapq.heappop(releases)
+                staff[operator_id].load[kind] -= 1
+            while next_coming < len(comings) and comings[next_coming] <= when:
+                next_coming += 1
             if waiting:
                 serve(when)
+
+    for index, arrival in enumerate(arrivals):
+        advance(arrival.at)
         key = (arrival.channel, arrival.text, arrival.contact_tags)
         if key not in classified:
             subject = Subject(
@@ -190,10 +213,8 @@ def simulate(
         if not try_assign(item, arrival.at):
             waiting.append(item)
     horizon = arrivals[-1].at if arrivals else 0.0
-    while waiting and releases:
-        when, _, operator_id, kind = heapq.heappop(releases)
-        staff[operator_id].load[kind] -= 1
-        serve(when)
+    while waiting and (when := next_event()) < float("inf"):
+        advance(when)
         horizon = max(horizon, when)
     total = sum(handled.values())
     teams = {}

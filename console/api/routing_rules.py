@@ -25,6 +25,7 @@ from lines.routing.choose import choose
 from lines.routing.classify import Subject, classify
 from lines.routing.engine import BUSY, Router, waiting_query
 from lines.routing.models import RoutingDecision, RoutingRulesVersion
+from lines.routing.presence_replay import online_spans
 from lines.routing.rules import Rules, RulesError, channel_kind, parse_rules, route_teams
 from lines.routing.simulate import Arrival, SimOperator, generate, simulate
 
@@ -71,6 +72,8 @@ class SimulateOut(Out):
     target_seconds: float
     teams: dict[str, dict[str, Any]]
     per_operator: dict[str, int]
+    presence: Literal["history", "everyone_online"]
+    """`history`: operators online as they were (store replay); `everyone_online`: a generated load."""
     elapsed_seconds: float
 
 
@@ -345,21 +348,32 @@ async def simulate_rules(call: Call) -> dict[str, Any]:
                 select(Operator).where(Operator.active.is_(True)).options(selectinload(Operator.teams))
             )
         ).all()
-        staff = [
-            SimOperator(o.id, o.login, frozenset(t.name for t in o.teams), dict(o.skills or {}), dict(o.capacity or {}))
-            for o in operators
-        ]
+        spans: dict[int, tuple[tuple[float, float], ...] | None] = {o.id: None for o in operators}
         if body.sample == "store":
-            arrivals = await _store_sample(session, body.days, body.handle_minutes)
+            until = utcnow()
+            since = until - timedelta(days=body.days)
+            arrivals = await _store_sample(session, since, body.handle_minutes)
+            spans.update(await online_spans(session, operators, since, until))
         else:
             arrivals = generate(body.hours, body.arrivals_per_hour, body.handle_minutes, body.texts, body.seed)
+        staff = [
+            SimOperator(
+                o.id,
+                o.login,
+                frozenset(t.name for t in o.teams),
+                dict(o.skills or {}),
+                dict(o.capacity or {}),
+                online=spans[o.id],
+            )
+            for o in operators
+        ]
     started = time.perf_counter()
     result = await asyncio.to_thread(simulate, rules, staff, arrivals, body.target_seconds, router.is_open)
-    return {**result, "elapsed_seconds": time.perf_counter() - started}
+    presence = "history" if body.sample == "store" else "everyone_online"
+    return {**result, "presence": presence, "elapsed_seconds": time.perf_counter() - started}
 
 
-async def _store_sample(session: AsyncSession, days: int, handle_minutes: float) -> list[Arrival]:
-    since = utcnow() - timedelta(days=days)
+async def _store_sample(session: AsyncSession, since: datetime, handle_minutes: float) -> list[Arrival]:
     first_inbound = (
         select(Message.conversation_id, func.min(Message.id).label("message_id"))
         .where(Message.direction == Direction.IN)

@@ -97,3 +97,26 @@ async def test_the_live_queue_follows_presence_over_the_socket(server: LiveServe
     await expect(anna).to_contain_text("away")
     assert 1 <= len(reads) <= 3, reads  # one read per pushed change, none in between
     await context.close()
+
+
+async def test_the_what_if_says_it_replays_presence_as_it_was(server: LiveServer, browser: Browser) -> None:
+    assert server.app is not None
+    async with server.app[sessions_key]() as session, session.begin():
+        session.add(RoutingRulesVersion(rules=RULES, author_name="seed", comment="first"))
+    context = await new_context(browser, locale="ru-RU")
+    page = await sign_in(context, server, "lead", "/routing")
+    await expect(page.get_by_test_id("simulation-how")).to_contain_text("как это записано в истории присутствия")
+    await expect(page.get_by_test_id("sim-sample")).to_have_value("store")
+
+    await page.locator("[data-action=simulate]").click()
+    await expect(page.get_by_test_id("simulation").locator("tbody tr")).to_have_count(2)  # draft and live
+    await expect(page.get_by_test_id("simulation-presence")).to_have_text(
+        "Операторы были в сети так, как записано в истории присутствия."
+    )
+
+    await page.get_by_test_id("sim-sample").select_option("generated")
+    await page.locator("[data-action=simulate]").click()
+    await expect(page.get_by_test_id("simulation-presence")).to_have_text(
+        "Сгенерированная нагрузка: каждый активный оператор считался в сети всё время."
+    )
+    await context.close()

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from lines.console.keys import sessions_key
+from lines.console.models import Conversation, Presence, PresenceChange, utcnow
 from lines.routing.rules import parse_rules
 from lines.routing.simulate import Arrival, SimOperator, generate, simulate
-from tests.api.helpers import Client, auth_headers
+from tests.api.helpers import Client, auth_headers, open_conversation
 from tests.conftest import Staff
-from tests.routing.helpers import RULES, publish
+from tests.routing.helpers import RULES, presence, publish
 
 SUPPORT = parse_rules(
     {
@@ -66,3 +72,78 @@ async def test_the_simulate_endpoint_replays_the_store(client: Client, staff: St
         "/api/v1/routing/simulate", json={"sample": "store", "days": 1}, headers=await auth_headers(client, "lead")
     )
     assert response.status == 200 and (await response.json())["arrivals"] == 0
+
+
+def test_an_operator_takes_nothing_before_coming_online() -> None:
+    arrivals = [Arrival(0, "webchat", handle_seconds=30)]
+    late = [SimOperator(1, "late", frozenset({"support"}), {}, {"chat": 1}, online=((100.0, 1000.0),))]
+    result = simulate(SUPPORT, late, arrivals)
+    assert result["assigned"] == 1 and result["teams"]["support"]["wait_p99_seconds"] == 100
+
+
+def test_nobody_online_leaves_the_conversation_unassigned() -> None:
+    away = [SimOperator(1, "away", frozenset({"support"}), {}, {"chat": 1}, online=())]
+    result = simulate(SUPPORT, away, [Arrival(0, "webchat", handle_seconds=30)])
+    assert (result["assigned"], result["never_assigned"]) == (0, 1)
+
+
+async def test_every_presence_change_is_recorded(client: Client, staff: Staff) -> None:
+    await presence(client, "anna", "online")
+    await presence(client, "anna", "away")
+    async with client.app[sessions_key]() as session:
+        rows = (
+            await session.scalars(
+                select(PresenceChange.presence)
+                .where(PresenceChange.operator_id == staff.anna)
+                .order_by(PresenceChange.id)
+            )
+        ).all()
+    assert rows[-2:] == ["online", "away"]
+
+
+async def test_the_store_replay_has_operators_online_as_the_presence_history_says(client: Client, staff: Staff) -> None:
+    """Two hours ago a customer asked to buy (sales) and another for help (support); anna (support)
+    was online all along, the lead (both teams) offline, boris (sales) came online an hour ago. The
+    draft sends the sale to sales, where it waits that hour; the live rules (support only) answer
+    both at once."""
+    await publish(
+        client, {"lead_types": [{"id": "support", "when": {}}], "routes": [{"lead_type": "support", "team": "support"}]}
+    )
+    now = utcnow()
+    ids = [
+        await open_conversation(client, None, text="Хочу купить диван"),
+        await open_conversation(client, None, text="help"),
+    ]
+    async with client.app[sessions_key]() as session, session.begin():
+        await session.execute(
+            update(Conversation).where(Conversation.id.in_(ids)).values(created_at=now - timedelta(hours=2))
+        )
+        session.add_all(
+            [
+                PresenceChange(operator_id=staff.anna, presence=Presence.ONLINE, at=now - timedelta(days=3)),
+                PresenceChange(operator_id=staff.lead, presence=Presence.OFFLINE, at=now - timedelta(days=3)),
+                PresenceChange(operator_id=staff.boris, presence=Presence.OFFLINE, at=now - timedelta(days=3)),
+                PresenceChange(operator_id=staff.boris, presence=Presence.ONLINE, at=now - timedelta(hours=1)),
+            ]
+        )
+    headers = await auth_headers(client, "lead")
+    load = {"sample": "store", "days": 1, "handle_minutes": 5}
+    draft = await (await client.post("/api/v1/routing/simulate", json={**load, "rules": RULES}, headers=headers)).json()
+    live = await (await client.post("/api/v1/routing/simulate", json=load, headers=headers)).json()
+
+    assert draft["presence"] == live["presence"] == "history"
+    assert draft["teams"]["sales"]["conversations"] == 1
+    assert 3590 <= draft["teams"]["sales"]["wait_p50_seconds"] <= 3610
+    assert draft["teams"]["support"]["wait_p50_seconds"] == 0
+    assert set(live["teams"]) == {"support"} and live["teams"]["support"]["conversations"] == 2
+    assert live["teams"]["support"]["wait_p99_seconds"] == 0
+
+
+async def test_a_generated_load_says_everyone_counts_as_online(client: Client, staff: Staff) -> None:
+    await publish(client)
+    response = await client.post(
+        "/api/v1/routing/simulate",
+        json={"hours": 1, "arrivals_per_hour": {"webchat": 5}},
+        headers=await auth_headers(client, "lead"),
+    )
+    assert (await response.json())["presence"] == "everyone_online"

@@ -297,6 +297,8 @@
   async function simulate() {
     const draft = read();
     const load = {
+      sample: $("[data-field=sim-sample]").value,
+      days: parseInt($("[data-field=sim-days]").value || "7", 10),
       hours: parseFloat($("[data-field=sim-hours]").value || "168"),
       arrivals_per_hour: { webchat: parseFloat($("[data-field=sim-rate]").value || "30") },
       handle_minutes: parseFloat($("[data-field=sim-handle]").value || "8"),
@@ -305,10 +307,16 @@
     const [a, b] = await Promise.all([api("POST", "/api/v1/routing/simulate", { ...load, rules: draft }), api("POST", "/api/v1/routing/simulate", load)]);
     tbody.replaceChildren();
     for (const [label, result] of [[message("draft"), a], [message("live"), b]]) {
-      for (const [team, t] of Object.entries(result.teams)) {
-        tbody.appendChild(cells([label, team, t.conversations, Math.round(t.wait_p50_seconds), Math.round(t.wait_p99_seconds), `${Math.round(t.answered_within_target * 100)}%`]));
-      }
+      const teams = Object.entries(result.teams);
+      // Every rules set gets a row, also when nothing of the load reached any operator.
+      if (!teams.length) tbody.appendChild(cells([label, "—", 0, "—", "—", "—", result.never_assigned]));
+      teams.forEach(([team, t], i) => {
+        tbody.appendChild(cells([label, team, t.conversations, Math.round(t.wait_p50_seconds), Math.round(t.wait_p99_seconds), `${Math.round(t.answered_within_target * 100)}%`, i === 0 ? result.never_assigned : ""]));
+      });
     }
+    const presence = $("[data-testid=simulation-presence]");
+    presence.textContent = message(b.presence === "history" ? "presence-history" : "presence-everyone");
+    presence.hidden = false;
     $("[data-testid=simulation]").hidden = false;
   }
 
