@@ -85,7 +85,9 @@ def email_meta(message: Message) -> dict[str, Any] | None:
     None for other channels. Only these keys leave the server: `extra` also holds raw headers and paths.
 
     `auto` is why no acknowledgement went out (`bounce`, `loop`, `auto_reply`, `bulk`, `list`, `junk`);
-    `quoted` is the folded history of a text-only email (an HTML email shows its own)."""
+    `quoted` is the folded history of a text-only email (an HTML email shows its own); `repaired` says the
+    text was recovered from a mail with a broken MIME structure; `new_address` is the sender's address
+    when a reply threaded into a conversation of another contact (`console/inbox.py`)."""
     if not message.channel_key.startswith("email:"):
         return None
     extra = message.extra or {}
@@ -94,6 +96,8 @@ def email_meta(message: Message) -> dict[str, Any] | None:
         "unreadable": bool(extra.get("unreadable")),
         "too_large": [str(name) for name in extra.get("too_large") or ()],
         "quoted": (extra.get("quoted") or None) if not message.html else None,
+        "repaired": bool(extra.get("repaired")),
+        "new_address": (extra.get("new_address") or {}).get("address") or None,
     }
 
 

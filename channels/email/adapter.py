@@ -383,6 +383,8 @@ class EmailChannel(BaseChannel):
         if parsed.unreadable:
             extra["unreadable"] = parsed.unreadable
             attachments.append(original)
+        if parsed.repaired:
+            extra["repaired"] = parsed.repaired
         if parsed.reply_to:
             extra["reply_to"] = parsed.reply_to
         if parsed.quoted:

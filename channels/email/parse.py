@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field
-from email import policy
+from email import errors, policy
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -34,6 +34,13 @@ QUOTE_HEADERS = (
     re.compile(r"^\s*(From|От|Von|De)\s*:\s*.+$", re.IGNORECASE),
 )
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+# Defects that mean the MIME tree the email package built is not the mail's real structure.
+STRUCTURE_DEFECTS = (
+    errors.StartBoundaryNotFoundDefect,
+    errors.CloseBoundaryNotFoundDefect,
+    errors.MultipartInvariantViolationDefect,
+)
+MESSAGE_ID = re.compile(r"^[\x21-\x7e]{1,900}@[\x21-\x7e]{1,250}$")
 BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
 
 
@@ -98,6 +105,8 @@ class ParsedEmail:
     """The DSN status code (`5.1.1`); 5.1.x means the address itself is bad."""
     quoted: str = ""
     unreadable: str | None = None
+    repaired: str | None = None
+    """Why the text was recovered from the raw body (the MIME structure was broken), None if it was not."""
     headers: dict[str, Any] = field(default_factory=dict)
 
 
@@ -140,9 +149,8 @@ def _text_of(part: Message) -> str:
 def _header(message: Message, name: str) -> str:
     try:
         value = message.get(name)
-    except Exception:  # a malformed header the registry refuses
-        raw = message.get_all(name, failobj=[])
-        value = raw[0] if raw else None
+    except Exception:  # a malformed header the registry refuses (`Message-ID: <>`): its raw text
+        value = next((raw for key, raw in message.raw_items() if key.lower() == name.lower()), None)
     if value is None:
         return ""
     return re.sub(r"\s+", " ", str(value)).strip()
@@ -260,7 +268,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     fallback_id = "sha256:" + hashlib.sha256(raw).hexdigest()
     try:
         message = BytesParser(policy=policy.default).parsebytes(raw)
-        return _parse(message, fallback_id)
+        return _parse(message, fallback_id, raw)
     except Exception as err:  # never drop mail: the raw copy is kept and shown as unreadable
         return ParsedEmail(
             message_id=fallback_id,
@@ -280,9 +288,27 @@ def _address(value: str) -> tuple[str, str]:
     return name.strip(), address.strip().lower()
 
 
-def _parse(message: EmailMessage, fallback_id: str) -> ParsedEmail:
+def _own_id(message: Message) -> str | None:
+    """The mail's Message-ID, None when it is missing, empty (`<>`) or malformed (no `id@domain`)."""
     ids = split_ids(_header(message, "Message-ID"))
-    message_id = ids[0] if ids else fallback_id
+    return ids[0] if ids and MESSAGE_ID.match(ids[0]) else None
+
+
+def _structure_broken(message: Message) -> str | None:
+    """The names of the structural defects anywhere in the tree, None for a well-formed mail."""
+    found = [type(d).__name__ for part in message.walk() for d in part.defects if isinstance(d, STRUCTURE_DEFECTS)]
+    return ", ".join(dict.fromkeys(found)) or None
+
+
+def _raw_body_text(raw: bytes, message: Message) -> str:
+    """The body as the sender wrote it (everything after the header block), decoded as text."""
+    parts = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)
+    body = parts[1] if len(parts) == 2 else b""
+    return decode_bytes(body, message.get_param("charset") if message.get_param("charset") else None).strip()
+
+
+def _parse(message: EmailMessage, fallback_id: str, raw: bytes = b"") -> ParsedEmail:
+    message_id = _own_id(message) or fallback_id
     name, address = _address(_header(message, "From"))
     if not address:
         name, address = _address(_header(message, "Sender") or _header(message, "Return-Path"))
@@ -306,6 +332,11 @@ def _parse(message: EmailMessage, fallback_id: str) -> ParsedEmail:
     text = "\n\n".join(t for t in plain if t.strip())
     if not text.strip() and html:
         text = html_to_text(html)
+    broken = _structure_broken(message)
+    repaired = None
+    if broken and not text.strip():
+        # A broken or missing boundary hid the text: show the raw body rather than nothing.
+        text, repaired = _raw_body_text(raw, message), broken
     text = text.replace("\r\n", "\n")
     new, quoted = fold_quoted(text)
     parsed = ParsedEmail(
@@ -319,6 +350,7 @@ def _parse(message: EmailMessage, fallback_id: str) -> ParsedEmail:
         references=references,
         files=files,
         quoted=quoted,
+        repaired=repaired,
         headers={
             "from": _header(message, "From")[:500],
             "to": _header(message, "To")[:1000],
@@ -361,6 +393,8 @@ def _walk(part: Message, plain: list[str], htmls: list[str], files: list[ParsedF
             given = None
         files.append(ParsedFile(safe_name(given, name) if given else name, "message/rfc822", data))
         return
+    if ctype.startswith("multipart/") and not part.is_multipart():
+        return  # its boundary was never found: the body is recovered as text, not as a file
     if part.is_multipart():
         subparts = part.get_payload()
         if not isinstance(subparts, list):

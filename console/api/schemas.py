@@ -108,6 +108,10 @@ class EmailMetaOut(Out):
     too_large: list[str]
     quoted: str | None
     """The folded history of a text-only email (an HTML email shows its own)."""
+    repaired: bool = False
+    """The MIME structure was broken; the text was recovered from the raw message."""
+    new_address: str | None = None
+    """The sender's address when this reply threaded into a conversation of another contact."""
 
 
 class MessageOut(Out):

@@ -67,6 +67,14 @@
       nodes.push(el("div", { class: "email-flag email-unreadable", "data-testid": "email-unreadable" },
         t("This email could not be read; the original is attached.")));
     }
+    if (e.repaired) {
+      nodes.push(el("div", { class: "email-flag", "data-testid": "email-repaired" },
+        t("This email was malformed; its text was recovered from the raw message.")));
+    }
+    if (e.new_address) {
+      nodes.push(el("div", { class: "email-flag", "data-testid": "email-new-address" },
+        fmt(t("Written from another address: %(address)s"), { address: e.new_address })));
+    }
     if (e.auto) nodes.push(el("div", { class: "email-flag", "data-testid": "email-auto" }, emailAutoLabel(e.auto)));
     if (e.too_large && e.too_large.length) {
       nodes.push(el("div", { class: "email-flag", "data-testid": "email-too-large" },

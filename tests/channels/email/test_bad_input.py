@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from lines.channels.email.parse import parse_email
 from lines.console.keys import sessions_key
-from lines.console.models import ContactIdentity
+from lines.console.models import Attachment, Contact, ContactIdentity, Conversation
 from tests.api.helpers import eventually
 from tests.channels.email.conftest import SUPPORT, Client, MakeClient, channel_of, compose
 from tests.channels.email.servers import Dovecot, Sink
@@ -152,6 +153,33 @@ async def test_a_guessed_tag_from_a_stranger_leaves_the_original_customer_untouc
     async with email_client.app[sessions_key]() as session:
         identities = (await session.scalars(select(ContactIdentity.external_id).order_by(ContactIdentity.id))).all()
     assert identities == ["ivan@example.org", "eve@x.org"]
+
+
+async def test_a_mail_with_a_broken_boundary_and_one_with_an_empty_message_id_show_their_text(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
+) -> None:
+    corpus = Path(__file__).parent / "corpus"
+    dovecot.append(
+        *mail_user,
+        (corpus / "missing_start_boundary.eml").read_bytes(),
+        (corpus / "empty_message_id.eml").read_bytes(),
+    )
+    broken, no_id = await inbound(email_client, 2)
+    assert broken.text == "Добрый день! Посылка так и не пришла, номер заказа 4417."
+    assert "StartBoundaryNotFoundDefect" in broken.extra["repaired"]
+    assert "unreadable" not in no_id.extra and no_id.text == "My client writes an empty Message-ID."
+    async with email_client.app[sessions_key]() as session:
+        conversation = await session.get(Conversation, no_id.conversation_id)
+        assert conversation is not None
+        contact = await session.get(Contact, conversation.contact_id)
+        files = (await session.scalars(select(Attachment.filename).where(Attachment.message_id == broken.id))).all()
+    assert (conversation.subject, contact and contact.email) == ("Empty id", "petr@example.org")
+    assert files == []
+    await login(email_client, "admin")
+    html = await (await email_client.get(f"/conversations/{broken.conversation_id}")).text()
+    assert 'data-testid="email-repaired"' in html
+    body = await (await email_client.get(f"/api/v1/conversations/{broken.conversation_id}")).json()
+    assert [m["email"]["repaired"] for m in body["messages"]] == [True]
 
 
 async def test_the_console_shows_machine_mail_flags_and_folds_quoted_text(

@@ -43,6 +43,30 @@ def test_a_missing_closing_boundary_keeps_the_text_and_the_attachment() -> None:
     assert [(f.filename, f.data) for f in mail.files] == [("data.bin", b"\x00\x01\x02\x03\x04\x05")]
 
 
+def test_a_missing_start_boundary_shows_the_raw_body_as_text_and_flags_the_repair() -> None:
+    mail = parsed("missing_start_boundary.eml")
+    assert mail.text == "Добрый день! Посылка так и не пришла, номер заказа 4417."
+    assert mail.files == []
+    assert mail.repaired is not None and "StartBoundaryNotFoundDefect" in mail.repaired
+
+
+def test_a_well_formed_mail_is_not_flagged_as_repaired() -> None:
+    assert parsed("gmail_reply.eml").repaired is None
+
+
+@pytest.mark.parametrize("header", [b"<>", b"", b"<no-domain>", b"<a b@c>"])
+def test_an_empty_or_malformed_message_id_counts_as_missing_and_the_rest_is_read(header: bytes) -> None:
+    raw = (CORPUS / "empty_message_id.eml").read_bytes().replace(b"Message-ID: <>", b"Message-ID: " + header)
+    mail = parse_email(raw)
+    assert mail.unreadable is None
+    assert mail.message_id.startswith("sha256:")
+    assert (mail.sender_address, mail.subject, mail.text) == (
+        "petr@example.org",
+        "Empty id",
+        "My client writes an empty Message-ID.",
+    )
+
+
 def test_a_missing_message_id_gets_a_stable_one_from_the_content() -> None:
     first, second = parsed("no_message_id.eml"), parsed("no_message_id.eml")
     assert first.message_id.startswith("sha256:") and first.message_id == second.message_id
