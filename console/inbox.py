@@ -238,8 +238,13 @@ class Inbox:
         if await self._sender_blocked(session, inbound):
             return await self._store_blocked(session, inbound, contact)
         conversation, conversation_created = await self._thread(session, inbound, contact)
+        extra = inbound.extra
+        if conversation.contact_id != contact.id:
+            # A reply to our message from another address of the customer: shown on the message, and
+            # the sender's contact is offered on the card as the same person (never merged silently).
+            extra = {**extra, "new_address": {"contact_id": contact.id, "address": inbound.sender.external_id}}
         now = utcnow()
-        message, attachments = await _store_message(session, conversation, inbound, contact, inbound.extra, now)
+        message, attachments = await _store_message(session, conversation, inbound, contact, extra, now)
         conversation.last_message_at = now
         conversation.last_inbound_message_id = message.id
         if conversation.status in (Status.PENDING, Status.SNOOZED):
@@ -272,6 +277,9 @@ class Inbox:
         hinted = await self._hinted(session, inbound, contact)
         if hinted is not None:
             return hinted, False
+        answered = await self._replied_to_ours(session, inbound)
+        if answered is not None:
+            return answered, False
         query = (
             select(Conversation)
             .where(
@@ -333,6 +341,28 @@ class Inbox:
                 .limit(1)
             )
         return None
+
+    async def _replied_to_ours(self, session: AsyncSession, inbound: InboundMessage) -> Conversation | None:
+        """The open conversation on this inbox one of *our* messages named in the references belongs
+        to, whoever its contact is: a customer answering from another address. Our outgoing ids are
+        per conversation, so replies to one mailing still never share a conversation; the customer's
+        own ids (which anybody copied could quote) only ever thread within the contact."""
+        if not inbound.references:
+            return None
+        return await session.scalar(
+            select(Conversation)
+            .join(Message, Message.conversation_id == Conversation.id)
+            .where(
+                Message.channel_key == channel_key(inbound.channel, inbound.inbox),
+                Message.external_id.in_(inbound.references),
+                Message.direction == Direction.OUT,
+                Conversation.channel == inbound.channel,
+                Conversation.inbox == inbound.inbox,
+                Conversation.status != Status.RESOLVED,
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
 
     async def _announce(self, result: IngestResult, announcement: Announcement) -> None:
         if result.edited:

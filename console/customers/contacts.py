@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lines.console.access import Scope
 from lines.console.customers.models import AttributeDefinition, ContactMerge, ContactNote
-from lines.console.models import Contact, ContactIdentity, Conversation, utcnow
+from lines.console.models import Contact, ContactIdentity, Conversation, Direction, Message, utcnow
 from lines.console.serialize import iso
 
 MAX_SEARCH = 50
@@ -269,9 +269,24 @@ async def duplicates(session: AsyncSession, scope: Scope, limit: int = 100) -> l
     ]
 
 
+async def replied_from_other_addresses(session: AsyncSession, contact: Contact) -> list[int]:
+    """Contacts whose reply to our message threaded into one of `contact`'s conversations (the
+    inbox's `new_address` mark): most likely the same person writing from another address."""
+    sender = Message.extra["new_address"]["contact_id"].as_integer()
+    rows = await session.scalars(
+        select(sender)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.contact_id == contact.id, Message.direction == Direction.IN, sender.is_not(None))
+        .distinct()
+        .limit(50)
+    )
+    return [other for other in rows.all() if other is not None and other != contact.id]
+
+
 async def duplicates_of(session: AsyncSession, scope: Scope, contact: Contact) -> list[dict[str, Any]]:
     """The contacts offered as the same person as `contact`, with the reasons (same rules as
-    `duplicates`, looked up by this contact's email, phone and identities only)."""
+    `duplicates`, looked up by this contact's email, phone and identities only, plus the senders of
+    replies to our messages in this contact's conversations: `replied_in_conversation`)."""
     visible = contact_filter(scope)
     found: dict[int, set[str]] = {}
     if contact.email:
@@ -300,6 +315,9 @@ async def duplicates_of(session: AsyncSession, scope: Scope, contact: Contact) -
     for other_contact in sharing:
         if _close_names(contact.name, other_contact.name):
             found.setdefault(other_contact.id, set()).add("name_and_identity")
+    for other in await replied_from_other_addresses(session, contact):
+        if await session.scalar(select(Contact.id).where(Contact.id == other, visible)) is not None:
+            found.setdefault(other, set()).add("replied_in_conversation")
     if not found:
         return []
     others = (await session.scalars(select(Contact).where(Contact.id.in_(list(found))).order_by(Contact.id))).all()

@@ -7,11 +7,12 @@ from email.message import EmailMessage
 from sqlalchemy import select
 
 from lines.console.keys import sessions_key
-from lines.console.models import Conversation, Message
-from tests.api.helpers import eventually
+from lines.console.models import Contact, ContactIdentity, Conversation, Message
+from tests.api.helpers import auth_headers, eventually
 from tests.channels.email.conftest import SUPPORT, Client, compose
 from tests.channels.email.servers import Dovecot, Sink
 from tests.channels.webchat.conftest import reply
+from tests.test_views import login
 
 
 async def inbound(client: Client, count: int) -> list[Message]:
@@ -137,7 +138,24 @@ async def test_a_subject_tag_of_another_customers_conversation_opens_a_new_one(
     assert (await inbound(email_client, 2))[1].conversation_id != conversation_id
 
 
-async def test_a_forged_reference_to_our_message_id_does_not_cross_customers(
+async def test_a_reference_to_a_customers_own_id_or_an_invented_one_of_ours_does_not_cross_customers(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str], sink: Sink
+) -> None:
+    conversation_id, mail = await answered(email_client, dovecot, mail_user, sink)
+    ours = str(mail["Message-ID"]).strip("<>")
+    invented = ours.replace(f"lines.{conversation_id}.", f"lines.{conversation_id}.9")
+    dovecot.append(
+        *mail_user,
+        *(
+            compose("mallory@evil.example", "Re: Invoice", "hi", message_id=f"e{n}@evil.example", in_reply_to=ref)
+            for n, ref in enumerate(("q1@ivan.example", invented))
+        ),
+    )
+    _, customers_id, invented_id = await inbound(email_client, 3)
+    assert conversation_id not in (customers_id.conversation_id, invented_id.conversation_id)
+
+
+async def test_a_reply_to_our_message_from_another_address_joins_the_conversation_flagged_and_offered_for_merge(
     email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str], sink: Sink
 ) -> None:
     conversation_id, mail = await answered(email_client, dovecot, mail_user, sink)
@@ -145,15 +163,65 @@ async def test_a_forged_reference_to_our_message_id_does_not_cross_customers(
     dovecot.append(
         *mail_user,
         compose(
-            "mallory@evil.example",
-            "Re: Invoice",
-            "hi",
-            message_id="e2@evil.example",
-            in_reply_to=ours,
-            references=f"<{ours}>",
+            "Ivan Petrov <ivan.home@example.net>", "Re: Invoice", "from home", message_id="h1@home", in_reply_to=ours
         ),
     )
-    assert (await inbound(email_client, 2))[1].conversation_id != conversation_id
+    home = (await inbound(email_client, 2))[1]
+    assert home.conversation_id == conversation_id
+    async with email_client.app[sessions_key]() as session:
+        work = await session.get(Conversation, conversation_id)
+        identity = await session.scalar(
+            select(ContactIdentity).where(ContactIdentity.external_id == "ivan.home@example.net")
+        )
+        assert work is not None and identity is not None
+        contacts = (await session.scalars(select(Contact.id).order_by(Contact.id))).all()
+    assert identity.contact_id != work.contact_id and contacts == [work.contact_id, identity.contact_id]
+    assert home.extra["new_address"] == {"contact_id": identity.contact_id, "address": "ivan.home@example.net"}
+    headers = await auth_headers(email_client, "admin")
+    detail = await (await email_client.get(f"/api/v1/conversations/{conversation_id}", headers=headers)).json()
+    assert [m["email"]["new_address"] for m in detail["messages"] if m["direction"] == "in"] == [
+        None,
+        "ivan.home@example.net",
+    ]
+    card = await (await email_client.get(f"/api/v1/contacts/{work.contact_id}", headers=headers)).json()
+    assert [(d["contact"]["id"], d["reasons"]) for d in card["duplicates"]] == [
+        (identity.contact_id, ["replied_in_conversation"])
+    ]
+    await login(email_client, "admin")
+    page = await (await email_client.get(f"/conversations/{conversation_id}")).text()
+    assert 'data-testid="email-new-address"' in page and "ivan.home@example.net" in page
+
+
+async def test_replies_from_other_addresses_to_one_mailing_each_join_their_own_customers_conversation(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str], sink: Sink
+) -> None:
+    dovecot.append(
+        *mail_user,
+        *(
+            compose(f"{who}@work.example", "November news", f"{who} asks", message_id=f"{who}@work")
+            for who in ("olga", "petr")
+        ),
+    )
+    olga, petr = await inbound(email_client, 2)
+    for asked in (olga, petr):
+        await reply(email_client, email_client.staff, asked.conversation_id, "Our November news")  # type: ignore[attr-defined]
+    mails = {recipients[0]: mail for recipients, mail in await sent(sink, 2)}
+    assert mails["olga@work.example"]["Message-ID"] != mails["petr@work.example"]["Message-ID"]
+    dovecot.append(
+        *mail_user,
+        *(
+            compose(
+                f"{who}@home.example",
+                "Re: November news",
+                f"{who} from home",
+                message_id=f"{who}@home",
+                in_reply_to=str(mails[f"{who}@work.example"]["Message-ID"]).strip("<>"),
+            )
+            for who in ("olga", "petr")
+        ),
+    )
+    *_, olga_home, petr_home = await inbound(email_client, 4)
+    assert (olga_home.conversation_id, petr_home.conversation_id) == (olga.conversation_id, petr.conversation_id)
 
 
 async def test_replies_to_one_mass_mailing_stay_apart_per_customer(
