@@ -41,6 +41,8 @@ class InboundAttachment:
     sha256: str
     storage_path: str | None
     stored: bool = True
+    original_filename: str | None = None
+    """The name as the customer gave it (shown to operators); `filename` is the safe stored name."""
 
 
 @dataclass(frozen=True, slots=True)

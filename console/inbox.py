@@ -40,11 +40,12 @@ from lines.console.models import (
     utcnow,
 )
 from lines.console.serialize import conversation_dict, message_dict
-from lines.console.storage import new_token
+from lines.console.storage import new_token, safe_filename
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_TEXT = 200_000
+MAX_ORIGINAL_NAME = 1000
 
 
 def channel_key(channel: str, inbox: str) -> str:
@@ -77,13 +78,22 @@ class IngestResult:
     edited: bool = False
 
 
+def _names(att: InboundAttachment) -> tuple[str, str | None]:
+    """The safe stored name and the customer's own one (None when they are the same), whichever
+    channel made the file and whether or not it was stored."""
+    original = clean_text(att.original_filename or att.filename, MAX_ORIGINAL_NAME)
+    stored = safe_filename(original)
+    return stored, (original if original != stored else None)
+
+
 def attachment_rows(message: Message, files: Iterable[InboundAttachment]) -> list[Attachment]:
     """The rows of files that came with an inbound message (already saved by the adapter)."""
     return [
         Attachment(
             message_id=message.id,
             conversation_id=message.conversation_id,
-            filename=att.filename,
+            filename=_names(att)[0],
+            original_filename=_names(att)[1],
             content_type=att.content_type,
             size=att.size,
             sha256=att.sha256,

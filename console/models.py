@@ -331,7 +331,10 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    # The safe name it is stored and downloaded under (console/storage.py::safe_filename) ...
     filename: Mapped[str] = mapped_column(String(255))
+    # ... and the name the customer gave it, shown to operators (None when it is the same).
+    original_filename: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -339,6 +342,11 @@ class Attachment(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     stored: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        """What operators see: the customer's own name for the file."""
+        return self.original_filename or self.filename
 
 
 class ConversationRead(Base):

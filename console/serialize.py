@@ -51,7 +51,7 @@ def operator_dict(operator: Operator) -> dict[str, Any]:
 def attachment_dict(att: Attachment) -> dict[str, Any]:
     return {
         "id": att.id,
-        "filename": att.filename,
+        "filename": att.display_name,
         "content_type": att.content_type,
         "size": att.size,
         "stored": att.stored,

@@ -14,7 +14,15 @@ from pathlib import Path
 
 from lines.channels.base import InboundAttachment
 
-SAFE_CHARS = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
+# What Windows refuses in a name besides control characters and path separators.
+FORBIDDEN = re.compile(r'[<>:"|?*]')
+# Windows device names, reserved with any extension ("con.txt", "Lpt1.tar.gz") and in any case.
+RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{kind}{n}" for kind in ("COM", "LPT") for n in [*"123456789", "\u00b9", "\u00b2", "\u00b3"]]
+)
+MAX_NAME_BYTES = 255
+MAX_EXTENSION_BYTES = 32
 # Types a browser would run or render as active content; never stored as given.
 ACTIVE_EXTENSIONS = {".html", ".htm", ".xhtml", ".svg", ".js", ".mjs", ".php", ".pht", ".phtml", ".exe", ".bat"}
 
@@ -30,17 +38,35 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _cut(text: str, limit: int) -> str:
+    """The longest prefix of `text` within `limit` bytes of UTF-8, never splitting a character."""
+    return text.encode()[:limit].decode("utf-8", errors="ignore")
+
+
 def safe_filename(name: str, fallback: str = "file") -> str:
-    """A file name that is safe to show and to serve: no path, no control characters, bounded."""
+    """The one name a customer's file is stored and served under, for every channel.
+
+    A single path component: a path keeps its last part; control and format characters and what
+    Windows forbids become `_`; no leading or trailing blanks, no trailing dots; never a reserved device name (`CON`,
+    `com1.txt` get a leading `_`); at most 255 bytes of UTF-8, cut on a character boundary, keeping
+    the extension. Everything else the customer wrote stays (`№`, spaces, Cyrillic, brackets, `#`,
+    `+`, `&`); the original name is kept separately for display (`Attachment.original_filename`).
+    """
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").split("/")[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = SAFE_CHARS.sub("_", name).strip(" .")
-    if not name:
+    name = "".join("_" if unicodedata.category(ch)[0] == "C" else ch for ch in name)
+    name = FORBIDDEN.sub("_", name).strip().rstrip(". ")
+    if not name.strip("._ "):
         name = fallback
-    stem, dot, ext = name.rpartition(".")
-    if dot and len(name) > 150:
-        name = stem[: 150 - len(ext) - 1] + "." + ext[:20]
-    return name[:150]
+    if name.split(".", 1)[0].rstrip(" ").upper() in RESERVED:
+        name = "_" + name
+    if len(name.encode()) > MAX_NAME_BYTES:
+        stem, dot, extension = name.rpartition(".")
+        suffix = dot + extension
+        if stem and 1 < len(suffix.encode()) <= MAX_EXTENSION_BYTES:
+            name = _cut(stem, MAX_NAME_BYTES - len(suffix.encode())).rstrip(". ") + suffix
+        else:
+            name = _cut(name, MAX_NAME_BYTES).rstrip(". ")
+    return name or fallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +89,7 @@ class FileStore:
         await asyncio.to_thread(self._write, relative, data)
         return InboundAttachment(
             filename=safe_filename(filename),
+            original_filename=filename,
             content_type=content_type,
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),

@@ -79,6 +79,7 @@ def verified_conversation(secret: bytes, message_ids: list[str]) -> int | None:
 @dataclass(slots=True)
 class ParsedFile:
     filename: str
+    """As the customer named it (decoded): the store makes the safe name and keeps this one for display."""
     content_type: str
     data: bytes
     content_id: str | None = None
@@ -188,19 +189,13 @@ def _looks_like_header_block(lines: list[str]) -> bool:
     return sum(1 for line in lines[1:] if line.strip().lower().startswith(keys)) >= 1
 
 
-def safe_name(name: str, fallback: str) -> str:
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "_", name).strip(" .")
-    return name[:200] or fallback
-
-
 def _filename(part: Message, index: int) -> str:
     try:
         name = part.get_filename()
     except Exception:
         name = None
     if name:
-        return safe_name(str(name), f"attachment-{index}")
+        return str(name)  # as the customer named it; the store makes it safe (console/storage.py)
     ext = {
         "text/plain": ".txt",
         "text/rfc822-headers": ".txt",
@@ -365,6 +360,8 @@ def _parse(message: EmailMessage, fallback_id: str, raw: bytes = b"") -> ParsedE
     parsed.text, parsed.quoted = parsed.text.replace("\x00", ""), parsed.quoted.replace("\x00", "")
     parsed.subject, parsed.sender_name = parsed.subject.replace("\x00", ""), parsed.sender_name.replace("\x00", "")
     parsed.headers = {k: v.replace("\x00", "") for k, v in parsed.headers.items()}
+    for file in parsed.files:
+        file.filename = file.filename.replace("\x00", "")
     return parsed
 
 
@@ -386,12 +383,12 @@ def _walk(part: Message, plain: list[str], htmls: list[str], files: list[ParsedF
         inner_subject = ""
         if isinstance(payload, list) and payload:
             inner_subject = _header(payload[0], "Subject")
-        name = safe_name(inner_subject, "message") + ".eml" if inner_subject else f"message-{len(files) + 1}.eml"
+        name = inner_subject + ".eml" if inner_subject else f"message-{len(files) + 1}.eml"
         try:
             given = part.get_filename()
         except Exception:
             given = None
-        files.append(ParsedFile(safe_name(given, name) if given else name, "message/rfc822", data))
+        files.append(ParsedFile(str(given) if given else name, "message/rfc822", data))
         return
     if ctype.startswith("multipart/") and not part.is_multipart():
         return  # its boundary was never found: the body is recovered as text, not as a file

@@ -95,6 +95,7 @@ class ContactOut(ContactBrief):
 class AttachmentOut(Out):
     id: int
     filename: str
+    """The name the customer gave the file; a download gets its safe form (no reserved or forbidden names)."""
     content_type: str
     size: int
     stored: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from lines.channels.email.parse import parse_email
 from lines.console.keys import sessions_key
 from lines.console.models import Attachment, Contact, ContactIdentity, Conversation
-from tests.api.helpers import eventually
+from tests.api.helpers import auth_headers, eventually
 from tests.channels.email.conftest import SUPPORT, Client, MakeClient, channel_of, compose
 from tests.channels.email.servers import Dovecot, Sink
 from tests.channels.email.test_threads import answered, inbound
@@ -219,3 +220,32 @@ async def test_a_message_that_keeps_failing_is_stored_as_unreadable_and_the_rest
     unreadable, good = await inbound(email_client, 2)
     assert unreadable.extra["unreadable"].startswith("RuntimeError: a bug this message triggers")
     assert good.text == "after"
+
+
+async def test_attachment_names_are_stored_safe_and_shown_as_the_customer_gave_them(
+    email_client: Client, dovecot: Dovecot, mail_user: tuple[str, str]
+) -> None:
+    long_name = "Договор поставки " * 20 + ".pdf"
+    given = ["CON.txt", "lpt1", long_name, "Счёт № 5 <b>&amp; акт.pdf"]
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"], mail["Message-ID"] = "vera@x.org", SUPPORT, "files", "<files@x.org>"
+    mail.set_content("see the files")
+    for name in given:
+        mail.add_attachment(b"%PDF-1.4", maintype="application", subtype="octet-stream", filename=name)
+    dovecot.append(*mail_user, mail.as_bytes())
+    [message] = await inbound(email_client, 1)
+    async with email_client.app[sessions_key]() as session:
+        rows = (await session.scalars(select(Attachment).where(Attachment.message_id == message.id))).all()
+    stored = {row.display_name: row for row in rows}
+    assert sorted(stored) == sorted(given)
+    assert (stored["CON.txt"].filename, stored["lpt1"].filename) == ("_CON.txt", "_lpt1")
+    assert stored[long_name].filename.endswith(".pdf") and len(stored[long_name].filename.encode()) <= 255
+    assert stored["Счёт № 5 <b>&amp; акт.pdf"].filename == "Счёт № 5 _b_&amp; акт.pdf"
+    headers = await auth_headers(email_client, "admin")
+    detail = await (await email_client.get(f"/api/v1/conversations/{message.conversation_id}", headers=headers)).json()
+    assert sorted(a["filename"] for a in detail["messages"][0]["attachments"]) == sorted(given)
+    download = await email_client.get(f"/attachments/{stored['CON.txt'].id}/{stored['CON.txt'].token}", headers=headers)
+    assert download.headers["Content-Disposition"] == "attachment; filename*=UTF-8''_CON.txt"
+    await login(email_client, "admin")
+    page = await (await email_client.get(f"/conversations/{message.conversation_id}")).text()
+    assert "Счёт № 5 &lt;b&gt;&amp;amp; акт.pdf" in page and "<b>&amp; акт" not in page

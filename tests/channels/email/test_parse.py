@@ -11,9 +11,9 @@ from lines.channels.email.parse import (
     fold_quoted,
     make_message_id,
     parse_email,
-    safe_name,
     verified_conversation,
 )
+from lines.console.storage import safe_filename
 
 CORPUS = Path(__file__).parent / "corpus"
 RUSSIAN = "Здравствуйте! Прошу выставить счёт на оплату."
@@ -114,7 +114,9 @@ def test_references_and_in_reply_to_are_read_in_order() -> None:
 
 
 def test_hostile_file_names_are_made_safe_and_rfc_2231_names_decoded() -> None:
-    names = [f.filename for f in parsed("hostile_filenames.eml").files]
+    originals = [f.filename for f in parsed("hostile_filenames.eml").files]
+    assert originals == ["../../etc/passwd", "C:\\Windows\\evil<>|.exe", "счёт.pdf"]
+    names = [safe_filename(name) for name in originals]
     assert names == ["passwd", "evil___.exe", "счёт.pdf"]
     assert all("/" not in n and "\\" not in n for n in names)
 
@@ -149,6 +151,6 @@ def test_a_reply_without_quotes_is_all_new() -> None:
 
 
 def test_safe_name_strips_paths_and_control_characters() -> None:
-    assert safe_name("..\\..\\boot.ini", "x") == "boot.ini"
-    assert safe_name("a\x00b.txt", "x") == "a_b.txt"
-    assert safe_name("...", "fallback") == "fallback"
+    assert safe_filename("..\\..\\boot.ini", "x") == "boot.ini"
+    assert safe_filename("a\x00b.txt", "x") == "a_b.txt"
+    assert safe_filename("...", "fallback") == "fallback"
