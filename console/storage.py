@@ -22,6 +22,7 @@ RESERVED = frozenset(
     + [f"{kind}{n}" for kind in ("COM", "LPT") for n in [*"123456789", "\u00b9", "\u00b2", "\u00b3"]]
 )
 MAX_NAME_BYTES = 255
+EDGES = re.compile(r"^[\s.]+|[\s.]+$")
 MAX_EXTENSION_BYTES = 32
 # Types a browser would run or render as active content; never stored as given.
 ACTIVE_EXTENSIONS = {".html", ".htm", ".xhtml", ".svg", ".js", ".mjs", ".php", ".pht", ".phtml", ".exe", ".bat"}
@@ -38,6 +39,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _trim(name: str) -> str:
+    """Without blanks or dots at either end: Windows drops trailing ones, a leading dot hides a file."""
+    return EDGES.sub("", name)
+
+
 def _cut(text: str, limit: int) -> str:
     """The longest prefix of `text` within `limit` bytes of UTF-8, never splitting a character."""
     return text.encode()[:limit].decode("utf-8", errors="ignore")
@@ -47,14 +53,14 @@ def safe_filename(name: str, fallback: str = "file") -> str:
     """The one name a customer's file is stored and served under, for every channel.
 
     A single path component: a path keeps its last part; control and format characters and what
-    Windows forbids become `_`; no leading or trailing blanks, no trailing dots; never a reserved device name (`CON`,
-    `com1.txt` get a leading `_`); at most 255 bytes of UTF-8, cut on a character boundary, keeping
-    the extension. Everything else the customer wrote stays (`№`, spaces, Cyrillic, brackets, `#`,
+    Windows forbids become `_`; no blanks or dots at either end (no hidden files); never a reserved
+    device name (`CON`, `com1.txt` get a leading `_`); at most 255 bytes of UTF-8, cut on a character
+    boundary, keeping the extension. Everything else the customer wrote stays (`№`, spaces, Cyrillic, brackets, `#`,
     `+`, `&`); the original name is kept separately for display (`Attachment.original_filename`).
     """
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").split("/")[-1]
     name = "".join("_" if unicodedata.category(ch)[0] == "C" else ch for ch in name)
-    name = FORBIDDEN.sub("_", name).strip().rstrip(". ")
+    name = _trim(FORBIDDEN.sub("_", name))
     if not name.strip("._ "):
         name = fallback
     if name.split(".", 1)[0].rstrip(" ").upper() in RESERVED:
@@ -63,9 +69,9 @@ def safe_filename(name: str, fallback: str = "file") -> str:
         stem, dot, extension = name.rpartition(".")
         suffix = dot + extension
         if stem and 1 < len(suffix.encode()) <= MAX_EXTENSION_BYTES:
-            name = _cut(stem, MAX_NAME_BYTES - len(suffix.encode())).rstrip(". ") + suffix
+            name = _cut(stem, MAX_NAME_BYTES - len(suffix.encode())).rstrip() + suffix
         else:
-            name = _cut(name, MAX_NAME_BYTES).rstrip(". ")
+            name = _trim(_cut(name, MAX_NAME_BYTES))
     return name or fallback
 
 
