@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from lines.bots.evaluate import EvalError, evaluate, load_cases
@@ -29,8 +31,9 @@ def progress_bar(total: int, out: TextIO, width: int = 30) -> Callable[[int], No
 
 
 async def run_import(
-    settings: Settings, directory: str, archive: bool = True, out: TextIO = sys.stderr
+    settings: Settings, directory: str, archive: bool = True, out: TextIO | None = None
 ) -> ImportResult:
+    out = out or sys.stderr
     articles = load_dir(directory)
     engine = create_engine(settings.database_url, settings.storage.database_schema)
     try:
@@ -54,16 +57,22 @@ def cmd_kb_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_kb_eval(args: argparse.Namespace) -> int:
+def cmd_kb_eval(args: argparse.Namespace, err: TextIO | None = None) -> int:
+    err = err or sys.stderr
     try:
         index = Index(load_dir(args.kb_dir))
         if args.threshold is not None:
             index.threshold = args.threshold
         if args.margin is not None:
             index.margin = args.margin
-        report = evaluate(index, load_cases(args.eval_file))
-    except (ArticleError, EvalError, OSError) as err:
-        print(f"kb eval: {err}", file=sys.stderr)
+        cases = load_cases(args.eval_file)
+        progress = progress_bar(len(cases), err) if err.isatty() else None
+        report = evaluate(index, cases, progress=progress)
+        if args.json:
+            body = {"kb": args.kb_dir, "eval": args.eval_file, "articles": len(index), **report.as_dict()}
+            Path(args.json).write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    except (ArticleError, EvalError, OSError) as error:
+        print(f"kb eval: {error}", file=sys.stderr)
         return 1
     print(f"knowledge base   {len(index)} articles from {args.kb_dir}")
     print("\n".join(report.lines()))
@@ -81,10 +90,13 @@ def add_parser(sub: Any, settings_of: Callable[[argparse.Namespace], Settings]) 
     imp.add_argument("--config")
     imp.add_argument("--keep-missing", action="store_true", help="do not archive articles missing from DIR")
     imp.set_defaults(func=lambda args: cmd_kb_import(args, settings_of(args)))
-    ev = kb_sub.add_parser("eval", help="top-1/top-3, false auto-answers and coverage on an eval set")
+    ev = kb_sub.add_parser(
+        "eval", help="top-1/top-3, false auto-answers, coverage and latency on an eval set, per category"
+    )
     ev.add_argument("kb_dir")
     ev.add_argument("eval_file")
     ev.add_argument("--threshold", type=float)
     ev.add_argument("--margin", type=float)
+    ev.add_argument("--json", metavar="FILE", help="also write the figures, per category, as JSON to FILE")
     ev.add_argument("-v", "--verbose", action="store_true", help="list the misses")
     ev.set_defaults(func=cmd_kb_eval)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 from pathlib import Path
 
 import pytest
 
+from lines.bots.cli import cmd_kb_eval
+from lines.bots.evaluate import load_cases
 from lines.console.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,3 +61,42 @@ def test_kb_eval_refuses_a_malformed_eval_file(tmp_path: Path, capsys: pytest.Ca
     bad.write_text(json.dumps({"question": "x"}) + "\n", encoding="utf-8")
     assert main(["kb", "eval", str(ROOT / "config" / "kb"), str(bad)]) == 1
     assert "eval.jsonl:1" in capsys.readouterr()[1]
+
+
+def test_kb_eval_writes_per_category_figures_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = tmp_path / "eval.jsonl"
+    rows = [
+        {"q": "сколько стоит доставка", "lang": "ru", "expect": "delivery-cost", "cat": "paraphrase"},
+        {"q": "cjkmrj cnjbn ljcnfdrf", "lang": "ru", "expect": "delivery-cost", "cat": "layout"},
+        {"q": "как пройти в библиотеку", "lang": "ru", "expect": None, "cat": "offtopic"},
+    ]
+    cases.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "report.json"
+    assert main(["kb", "eval", str(ROOT / "config" / "kb"), str(cases), "--json", str(out)]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["answerable"] == 2 and report["out_of_scope"] == 1
+    assert report["top1"] == 1.0 and report["false_auto"] == 0.0
+    assert set(report["categories"]) == {"paraphrase", "layout", "offtopic"}
+    assert report["categories"]["layout"]["answerable"] == 1
+    assert report["latency_ms"]["p99"] >= report["latency_ms"]["p50"] > 0
+    printed = capsys.readouterr()[0]
+    assert "layout" in printed and "latency" in printed
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_kb_eval_shows_a_progress_bar_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
+    shop = str(Path(__file__).parent / "eval" / "shop.jsonl")
+    args = argparse.Namespace(
+        kb_dir=str(ROOT / "config" / "kb"), eval_file=shop, threshold=None, margin=None, json=None, verbose=False
+    )
+    terminal = Terminal()
+    assert cmd_kb_eval(args, err=terminal) == 0
+    total = len(load_cases(shop))
+    assert f"{total}/{total}" in terminal.getvalue()
+    pipe = io.StringIO()
+    assert cmd_kb_eval(args, err=pipe) == 0
+    assert pipe.getvalue() == ""
