@@ -41,6 +41,7 @@ from lines.console.models import (
 )
 from lines.console.serialize import conversation_dict
 from lines.console.templating import render
+from lines.console.touchpoint import touchpoint_fields
 from lines.routing.choose import Candidate, Choice, choose
 from lines.routing.classify import IsOpen, Subject, always_open, classify
 from lines.routing.head import Head, read_head, sticky_operator
@@ -415,7 +416,7 @@ class Router:
             text=text,
             contact_tags=head.contact_tags,
             returning=head.returning,
-            source={"inbox": conversation.inbox, **(conversation.source or {})},
+            source=touchpoint_fields(conversation.inbox, conversation.source),
             team=head.team_name,
             at=now,
         )

@@ -33,6 +33,8 @@ class Arrival:
     contact_tags: tuple[str, ...] = ()
     handle_seconds: float = 480.0
     customer: str = ""
+    source: tuple[tuple[str, str], ...] = ()
+    """The touchpoint's fields (`console/touchpoint.py`), for rules with `source` conditions."""
 
 
 @dataclass(slots=True)
@@ -194,12 +196,13 @@ def simulate(
 
     for index, arrival in enumerate(arrivals):
         advance(arrival.at)
-        key = (arrival.channel, arrival.text, arrival.contact_tags)
+        key = (arrival.channel, arrival.text, arrival.contact_tags, arrival.source)
         if key not in classified:
             subject = Subject(
                 channel=arrival.channel,
                 text=arrival.text,
                 contact_tags=arrival.contact_tags,
+                source=dict(arrival.source),
                 at=start + timedelta(seconds=arrival.at),
             )
             lead = classify(rules, subject, is_open)

@@ -21,6 +21,7 @@ from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Out, Route
 from lines.console.keys import sessions_key
 from lines.console.models import Contact, Conversation, Direction, Message, Operator, Team, utcnow
+from lines.console.touchpoint import touchpoint_fields
 from lines.routing.choose import choose
 from lines.routing.classify import Subject, classify
 from lines.routing.engine import BUSY, Router, waiting_query
@@ -44,7 +45,9 @@ class PreviewIn(Body):
     text: Annotated[str, Field(max_length=10_000)] = ""
     contact_tags: list[Annotated[str, Field(max_length=64)]] = []
     returning_customer: bool = False
-    source: dict[str, str] = {}
+    inbox: Annotated[str, Field(max_length=64)] = ""
+    source: dict[str, str | dict[str, str]] = {}
+    """The touchpoint as a channel stores it or as flat fields (`{"utm_source": "news"}`)."""
     rules: dict[str, Any] | None = None
 
 
@@ -224,7 +227,7 @@ async def preview(call: Call) -> dict[str, Any]:
             text=body.text,
             contact_tags=tuple(body.contact_tags),
             returning=body.returning_customer,
-            source=body.source,
+            source=touchpoint_fields(body.inbox, body.source),
             at=utcnow(),
         )
         lead = classify(rules, subject, router.is_open)
@@ -382,7 +385,15 @@ async def _store_sample(session: AsyncSession, since: datetime, handle_minutes: 
     )
     rows = (
         await session.execute(
-            select(Conversation.created_at, Conversation.resolved_at, Conversation.channel, Message.text, Contact.tags)
+            select(
+                Conversation.created_at,
+                Conversation.resolved_at,
+                Conversation.channel,
+                Message.text,
+                Contact.tags,
+                Conversation.inbox,
+                Conversation.source,
+            )
             .join(Contact, Contact.id == Conversation.contact_id)
             .outerjoin(first_inbound, first_inbound.c.conversation_id == Conversation.id)
             .outerjoin(Message, Message.id == first_inbound.c.message_id)
@@ -398,8 +409,9 @@ async def _store_sample(session: AsyncSession, since: datetime, handle_minutes: 
             text=(text or "")[:2000],
             contact_tags=tuple(tags or ()),
             handle_seconds=(resolved - created).total_seconds() if resolved else handle_minutes * 60,
+            source=tuple(sorted(touchpoint_fields(inbox, source).items())),
         )
-        for created, resolved, channel, text, tags in rows
+        for created, resolved, channel, text, tags, inbox, source in rows
     ]
 
 

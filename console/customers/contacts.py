@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 import phonenumbers
 from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, update
@@ -20,6 +19,7 @@ from lines.console.access import Scope
 from lines.console.customers.models import AttributeDefinition, ContactMerge, ContactNote
 from lines.console.models import Contact, ContactIdentity, Conversation, Direction, Message, utcnow
 from lines.console.serialize import iso
+from lines.console.touchpoint import touchpoint_key
 
 MAX_SEARCH = 50
 MAX_TAGS = 50
@@ -95,24 +95,6 @@ async def search(session: AsyncSession, scope: Scope, q: str, limit: int = MAX_S
         .limit(limit)
     )
     return (await session.scalars(stmt)).all()
-
-
-def touchpoint_key(channel: str, inbox: str, source: dict[str, Any] | None) -> str:
-    """Where a conversation started, as a short key: UTM source, page (host + path), start payload,
-    or else the channel and inbox."""
-    source = source or {}
-    utm = source.get("utm")
-    if isinstance(utm, dict) and isinstance(utm.get("source"), str) and utm["source"]:
-        return f"utm:{utm['source']}"[:100]
-    url = source.get("url")
-    if isinstance(url, str) and url:
-        parts = urlsplit(url)
-        if parts.netloc:
-            return f"{parts.netloc}{parts.path or '/'}"[:100]
-    start = source.get("start")
-    if isinstance(start, str) and start:
-        return f"start:{start}"[:100]
-    return f"{channel}:{inbox}"[:100]
 
 
 def touchpoint_dict(conversation: Conversation) -> dict[str, Any]:

@@ -17,10 +17,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lines.console.customers.contacts import touchpoint_key
 from lines.console.customers.models import ReportCounter, ReportFact, Survey
 from lines.console.db import SessionMaker
 from lines.console.models import AuthorKind, Conversation, Direction, Message, Operator, Team
+from lines.console.touchpoint import touchpoint_key
 
 log = logging.getLogger(__name__)
 

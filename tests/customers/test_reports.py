@@ -173,7 +173,7 @@ async def test_csv_cells_cannot_become_spreadsheet_formulas(client: Client, staf
         session.add(contact)
         await session.flush()
         conversation = Conversation(
-            contact_id=contact.id, channel="webchat", inbox="t", source={"utm": {"source": "=HYPERLINK(1)"}}
+            contact_id=contact.id, channel="webchat", inbox="t", source={"utm": {"utm_source": "=HYPERLINK(1)"}}
         )
         session.add(conversation)
         await session.flush()
