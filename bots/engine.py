@@ -9,8 +9,10 @@ makes a redelivered job a no-op). Then:
   off; another question is answered again if the KB is sure, handed off if not;
 - a conversation nobody holds yet: if the KB is sure, the bot answers with the article and the
   "Did this help?" buttons and takes the conversation (`answering`), so routing waits;
-- out of business hours, a hand-off and a new conversation the bot cannot answer tell the customer
-  when operators are back.
+- when Lines is not open for the conversation (nobody who could take it is online: the core's
+  `availability_key`), a hand-off and a new conversation the bot cannot answer tell the customer
+  so, with when operators are back (business hours) in the site's or mailbox's time zone and the
+  customer's language, or without a time when it is within business hours.
 
 Hand-off sets `bot_state = handed_off` and emits the change `handoff` {conversation_id, reason};
 routing assigns the conversation. The bot never answers auto-replies and bounces
@@ -22,20 +24,20 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from lines.bots.hours import AlwaysOpen, BusinessHours, hours_key
 from lines.bots.models import BotFeedback, BotQuery
 from lines.bots.retrieval import Result
 from lines.bots.store import KnowledgeBase
 from lines.console.automated import Button, send_automated
+from lines.console.availability import Openness, local_time_text
 from lines.console.identities import conversation_identity
-from lines.console.keys import events_key, outbox_key, sessions_key, settings_key
+from lines.console.keys import availability_key, events_key, outbox_key, sessions_key, settings_key
 from lines.console.models import (
     AuthorKind,
     Contact,
@@ -85,6 +87,7 @@ TEXTS = {
         "thanks": "Рады помочь! Если появятся вопросы — пишите.",
         "handoff": "Передаю ваш вопрос оператору, он ответит здесь же.",
         "closed": "Сейчас операторы не работают; они вернутся {when} и ответят здесь же.",
+        "away": "Сейчас свободных операторов нет; первый освободившийся ответит здесь же.",
     },
     "en": {
         "ask": "Did this help? Reply “yes” or “operator”.",
@@ -93,6 +96,7 @@ TEXTS = {
         "thanks": "Glad to help! Write any time if you have more questions.",
         "handoff": "I am passing your question to an operator, who will answer here.",
         "closed": "Our operators are away now; they are back {when} and will answer here.",
+        "away": "No operator is free right now; the first one back will answer here.",
     },
 }
 
@@ -114,10 +118,14 @@ def reply_kind(message_extra: dict[str, Any], text: str) -> str | None:
     return None
 
 
-def when_text(at: datetime | None, lang: str) -> str:
-    if at is None:
-        return "в рабочее время" if lang == "ru" else "during business hours"
-    return at.strftime("%d.%m %H:%M UTC") if lang == "ru" else at.strftime("%b %d, %H:%M UTC")
+def away_text(open_: Openness, lang: str) -> str | None:
+    """What to tell a customer when Lines is not open for them (None when it is)."""
+    if open_.open:
+        return None
+    texts = TEXTS.get(lang, TEXTS["en"])
+    if open_.back_at is None:
+        return texts["away"]
+    return texts["closed"].format(when=local_time_text(open_.back_at, open_.time_zone, lang if lang in TEXTS else "en"))
 
 
 def knowledge_base(app: web.Application) -> KnowledgeBase:
@@ -129,7 +137,6 @@ class Bot:
     def __init__(self, app: web.Application) -> None:
         self.app = app
         self._kb: KnowledgeBase | None = None
-        self.hours_override: BusinessHours | None = None
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -138,9 +145,8 @@ class Bot:
             self._kb = KnowledgeBase(self.app[sessions_key], settings.threshold, settings.margin)
         return self._kb
 
-    @property
-    def hours(self) -> BusinessHours:
-        return self.hours_override or self.app.get(hours_key) or AlwaysOpen()
+    async def _openness(self, channel: str, inbox: str, team_id: int | None) -> Openness:
+        return await self.app[availability_key].open_for(channel, inbox, team_id, utcnow())
 
     @property
     def _sessions(self) -> Any:
@@ -216,11 +222,10 @@ class Bot:
         elif conversation.bot_state == ANSWERING:
             await self.hand_off(conversation_id, "low_score", lang)
         else:
-            hours = self.hours
-            now = utcnow()
-            if not hours.is_open(now) and await self._first_inbound(conversation_id, message_id):
-                closed = TEXTS[lang]["closed"].format(when=when_text(hours.next_open(now), lang))
-                await self._say(conversation_id, closed, AuthorKind.SYSTEM)
+            openness = await self._openness(conversation.channel, conversation.inbox, conversation.team_id)
+            away = away_text(openness, lang)
+            if away is not None and await self._first_inbound(conversation_id, message_id):
+                await self._say(conversation_id, away, AuthorKind.SYSTEM)
 
     async def _claim(
         self, message: Message, conversation: Conversation, text: str, result: Result | None
@@ -321,12 +326,12 @@ class Bot:
             if conversation is None or conversation.bot_state == HANDED_OFF:
                 return
             conversation.bot_state = HANDED_OFF
+            where = (conversation.channel, conversation.inbox, conversation.team_id)
         texts = TEXTS.get(lang, TEXTS["en"])
-        hours = self.hours
-        now = utcnow()
         notice = texts["handoff"]
-        if not hours.is_open(now):
-            notice += " " + texts["closed"].format(when=when_text(hours.next_open(now), lang))
+        away = away_text(await self._openness(*where), lang)
+        if away is not None:
+            notice += " " + away
         await self._say(conversation_id, notice, AuthorKind.SYSTEM)
         await self.app[events_key].change("handoff", conversation_id=conversation_id, reason=reason)
 

@@ -1,8 +1,8 @@
 """Wires this part into the app: the bot's processor on `inbound` jobs, the bot and KB API routes.
 
 The bot runs before routing in the processors list, so a conversation it takes (`answering`) is
-not routed until it hands off. Business hours: `app[hours_key]` (bots/hours.py), always open
-unless another part sets it.
+not routed until it hands off. Whether operators are there to take
+over: the core's `availability_key` (console/open_now.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from aiohttp import web
 
 from lines.bots import pages
 from lines.bots.engine import Bot, bot_key
-from lines.bots.hours import AlwaysOpen, hours_key
 from lines.console.keys import processors_key
 
 
@@ -20,8 +19,6 @@ def setup(app: web.Application) -> None:
     from lines.console.api.bot import ROUTES
     from lines.console.api.routing import add_routes, routes_key
 
-    if hours_key not in app:
-        app[hours_key] = AlwaysOpen()
     bot = Bot(app)
     app[bot_key] = bot
     app[processors_key].append(bot.process)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from lines.channels.base import InboundMessage
+from lines.console.availability import Openness
 from lines.console.bus import EventBus
 from lines.console.inbox import IngestResult
 from lines.console.leadership import Leadership
@@ -69,6 +70,11 @@ class ChannelContext(Protocol):
 
     async def publish_typing(self, channel: str, inbox: str, external_id: str) -> None:
         """The customer is typing: tell the operators who can see their open conversation."""
+        ...
+
+    async def openness(self, channel: str, inbox: str) -> Openness:
+        """Whether anybody can answer a new conversation of this inbox now, and when operators are back
+        (the core's availability: console/availability.py). For a widget's header."""
         ...
 
     async def system_note(self, conversation_id: int, text: str, extra: dict[str, Any] | None = None) -> int:

@@ -15,6 +15,7 @@ from lines.channels import CHANNELS
 from lines.channels.base import BaseChannel, InboundMessage
 from lines.console import api, attachments, operator_ws, views
 from lines.console.automated import add_system_note
+from lines.console.availability import Openness
 from lines.console.bus import EventBus, MemoryBus
 from lines.console.channel_state import ChannelStateStore
 from lines.console.db import create_engine, session_maker
@@ -24,6 +25,7 @@ from lines.console.history import CustomerHistory
 from lines.console.identities import IdentityState, set_identity_state
 from lines.console.inbox import Inbox, IngestResult, channel_key, load_conversation
 from lines.console.keys import (
+    availability_key,
     bus_key,
     channel_state_key,
     channels_key,
@@ -43,7 +45,8 @@ from lines.console.keys import (
 )
 from lines.console.leadership import Leadership, Leases, LocalLeases, PostgresLeases
 from lines.console.metrics import Metrics
-from lines.console.models import ContactIdentity, Conversation, DeliveryStatus, Status
+from lines.console.models import ContactIdentity, Conversation, DeliveryStatus, Status, utcnow
+from lines.console.open_now import OpenNow
 from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import MemoryRateLimiter, RateLimiter
 from lines.console.settings import Settings
@@ -110,6 +113,9 @@ class AppChannelContext:
         self, channel: str, inbox: str, external_id: str, after_id: int | None
     ) -> tuple[int | None, list[dict[str, Any]]]:
         return await self._app[history_key].latest(channel, inbox, external_id, after_id)
+
+    async def openness(self, channel: str, inbox: str) -> Openness:
+        return await self._app[availability_key].open_on(channel, inbox, utcnow())
 
     async def publish_typing(self, channel: str, inbox: str, external_id: str) -> None:
         async with self._app[sessions_key]() as session:
@@ -293,6 +299,7 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     app[metrics_key] = Metrics()
     app[processors_key] = []
+    app[availability_key] = OpenNow(app)
     context = AppChannelContext(app)
     channels: dict[tuple[str, str], BaseChannel] = {}
     for kind, setup in CHANNELS.items():

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from lines.console.availability import Availability, BusinessHours, Presence
 from lines.console.bus import EventBus
 from lines.console.channel_state import ChannelStateStore
 from lines.console.db import SessionMaker
@@ -50,3 +51,10 @@ ChangeProcessor: TypeAlias = Callable[[dict[str, Any]], Awaitable[None]]
 """Called with each job of the changes queue (`Events.change`); filters on `job["kind"]`."""
 processors_key = web.AppKey("change_processors", list[ChangeProcessor])
 """The parts' change processors, in the order of `console/features.py`."""
+hours_key = web.AppKey("business_hours", BusinessHours)
+"""Set by the SLA part: the office hours of its catch-all calendar (absent: always open)."""
+presence_key = web.AppKey("presence", Presence)
+"""Set by routing: whether anybody who could take a conversation is online (absent: hours alone decide)."""
+availability_key = web.AppKey("availability", Availability)
+"""Set by the core (`console/open_now.py`): whether Lines is open for a conversation, from the two above.
+The bot's away notice, the widget's status and routing's `business_hours` condition ask here."""

@@ -11,12 +11,13 @@ import os
 import re
 import secrets
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 DEFAULT_CONFIG_PATH = Path("config/lines.toml")
@@ -93,12 +94,25 @@ class ConsoleSettings(_Section):
     snooze_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
 
 
+def _time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone like Europe/Moscow") from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+
+
 class WebchatSite(_Section):
     site_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     origins: list[str] = []
     identity_secret: SecretStr = SecretStr("")
     identity_required: bool = False
     team: str | None = None
+    time_zone: TimeZone | None = None
+    """IANA zone of times shown to visitors ("back Monday 09:00"); default: the SLA calendar's."""
     title: str = "Chat with us"
     welcome: str = ""
     max_message_chars: Annotated[int, Field(ge=1, le=100_000)] = 4000
@@ -164,6 +178,8 @@ class EmailMailbox(SmtpServer):
     signature: str = ""
     auto_ack: str = "off"
     team: str | None = None
+    time_zone: TimeZone | None = None
+    """IANA zone of times shown to customers in mails; default: the SLA calendar's."""
     from_name: str = "Support"
     default_subject: str = "Your request"
     idle: bool = True
@@ -334,6 +350,13 @@ class Settings(_Section):
         for kind, blocks in (("email", channels.email), ("telegram", channels.telegram), ("sms", channels.sms)):
             teams.update({(kind, b.name): b.team for b in blocks if b.team})
         return teams
+
+    def channel_time_zones(self) -> dict[tuple[str, str], str]:
+        """The time zone each web-chat site and mailbox shows customers times in, where configured."""
+        channels = self.channels
+        zones = {("webchat", s.site_key): s.time_zone for s in channels.webchat if s.time_zone}
+        zones.update({("email", b.name): b.time_zone for b in channels.email if b.time_zone})
+        return zones
 
     def webchat_site(self, site_key: str) -> WebchatSite | None:
         return next((s for s in self.channels.webchat if s.site_key == site_key), None)

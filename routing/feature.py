@@ -16,12 +16,21 @@ from sqlalchemy import select
 
 from lines.console.api import routing_rules
 from lines.console.api.routing import add_routes, routes_key
-from lines.console.keys import events_key, outbox_key, processors_key, sessions_key, settings_key
+from lines.console.keys import (
+    availability_key,
+    events_key,
+    outbox_key,
+    presence_key,
+    processors_key,
+    sessions_key,
+    settings_key,
+)
 from lines.console.models import Conversation, Status, Team
 from lines.routing import views
 from lines.routing.engine import Router
 from lines.routing.live import QueueChanges
 from lines.routing.models import RoutingRulesVersion
+from lines.routing.presence import RoutingPresence
 from lines.routing.rules import parse_rules
 
 log = logging.getLogger(__name__)
@@ -119,6 +128,7 @@ async def _routing_ctx(app: web.Application) -> AsyncIterator[None]:
         app[events_key],
         app[outbox_key].notify,
         arrival_grace=timedelta(seconds=settings.arrival_grace_seconds),
+        is_open=lambda team, at: app[availability_key].in_hours(at),
     )
     app[router_key] = router
     changes = QueueChanges(app[events_key], settings.live_queue_seconds)
@@ -149,6 +159,7 @@ def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
 
     app.cleanup_ctx.append(_routing_ctx)
+    app[presence_key] = RoutingPresence(app)
     app[processors_key].append(Processor(app))
     app[routes_key].extend(routing_rules.ROUTES)
     add_routes(app, routing_rules.ROUTES)

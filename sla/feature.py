@@ -9,12 +9,10 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
-from lines.bots.hours import hours_key
 from lines.console.api import sla as sla_api
 from lines.console.api.routing import add_routes, routes_key
-from lines.console.keys import events_key, processors_key, sessions_key, settings_key
+from lines.console.keys import events_key, hours_key, processors_key, sessions_key, settings_key
 from lines.console.smtp import SmtpClient
-from lines.routing.feature import router_key
 from lines.sla.hours import SlaHours
 from lines.sla.keys import sla_key, sla_recompute_key, sla_timers_key, staff_mail_key
 from lines.sla.mail_text import MailText
@@ -52,9 +50,7 @@ async def _sla_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     service.scheduler = loop.schedule
     app[sla_key] = service
-    hours = SlaHours(service)
-    app[hours_key] = hours
-    app[router_key].is_open = hours.team_is_open
+    app[hours_key] = SlaHours(service)
     app[sla_timers_key] = loop
     recompute = Recompute(service, app[sessions_key], app[events_key], settings.sla.timer_tick_seconds)
     app[sla_recompute_key] = recompute

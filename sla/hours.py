@@ -1,10 +1,11 @@
-"""Business hours for the rest of Lines, from the SLA calendars.
+"""Business hours for the rest of Lines, from the SLA calendars: the core's `hours_key`.
 
-The bot asks whether operators are at work and when they are back; routing's `business_hours`
-condition asks whether a team works now. Teams have no calendar of their own yet, so both use the
-calendar of the catch-all policy (the first whose `applies_to` is empty; else the last policy): the
-office hours the SLA clocks of ordinary conversations run on. Read at call time, so a policy change
-published through the API applies at once.
+The core's availability (`console/open_now.py`) asks it when operators are back and whether
+routing's `business_hours` condition holds; the bot and routing read that answer, never this
+object. Teams have no calendar of their own yet, so it is the calendar of the catch-all policy (the
+first whose `applies_to` is empty; else the last policy): the office hours the SLA clocks of
+ordinary conversations run on. Its zone is the default for times shown to customers. Read at call
+time, so a policy change published through the API applies at once.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class SlaHours:
     def next_open(self, at: datetime) -> datetime | None:
         calendar = self.calendar()
         return at if calendar is None else calendar.next_open(at)
+
+    def time_zone(self) -> str:
+        calendar = self.calendar()
+        return "UTC" if calendar is None else calendar.timezone
 
     def team_is_open(self, team: str | None, at: datetime) -> bool:
         return self.is_open(at)

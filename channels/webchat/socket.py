@@ -159,10 +159,21 @@ class VisitorSession:
                 "visitor": sign_visitor(secret, site_key, visitor_id),
                 "conversation": conversation_id,
                 "history": history,
+                "availability": await self._availability(site_key),
             }
         )
         self.sock.start_writer()
         return True
+
+    async def _availability(self, site_key: str) -> dict[str, Any] | None:
+        """`{open, back_at, time_zone}` for the header; None (the widget then says "Online") if unknown."""
+        try:
+            openness = await self.state.context.openness(CHANNEL, site_key)
+        except Exception:
+            log.exception("web-chat availability for %s failed", site_key)
+            return None
+        back_at = openness.back_at.isoformat() if openness.back_at else None
+        return {"open": openness.open, "back_at": back_at, "time_zone": openness.time_zone}
 
     async def on_message(self, message: p.Frame) -> bool:
         assert isinstance(message, p.ChatMessage)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -164,20 +163,6 @@ async def test_a_switched_off_channel_gets_no_answers(shop: Client) -> None:
     conversation_id = await say(shop, "как вернуть товар", 1)
     await eventually(lambda: _queried(shop, 1))
     assert await outbound(shop, conversation_id) == []
-
-
-async def test_out_of_hours_the_customer_is_told_when_operators_are_back(shop: Client) -> None:
-    class Closed:
-        def is_open(self, at: datetime) -> bool:
-            return False
-
-        def next_open(self, at: datetime) -> datetime | None:
-            return datetime(2030, 1, 2, 9, 0, tzinfo=UTC)
-
-    shop.app[bot_key].hours_override = Closed()
-    conversation_id = await say(shop, "хочу стать вашим поставщиком", 1)
-    [notice] = await wait_out(shop, conversation_id, 1)
-    assert "02.01 09:00 UTC" in notice.text
 
 
 async def test_a_redelivered_inbound_job_is_answered_once(shop: Client) -> None:

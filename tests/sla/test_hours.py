@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from lines.bots.hours import hours_key
+from lines.console.keys import hours_key
 from lines.console.settings import Settings
 from lines.routing.feature import router_key
 from lines.sla.hours import SlaHours

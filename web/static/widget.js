@@ -48,6 +48,7 @@
       send: "Send",
       attach: "Attach a file",
       online: "Online",
+      away: "Away",
       connecting: "Connecting…",
       offline: "Offline — your messages will be sent when the connection is back",
       typing: "typing…",
@@ -72,6 +73,7 @@
       send: "Отправить",
       attach: "Прикрепить файл",
       online: "На связи",
+      away: "Нет на месте",
       connecting: "Подключение…",
       offline: "Нет связи — сообщения отправятся, когда связь восстановится",
       typing: "печатает…",
@@ -102,6 +104,7 @@
   // Public state for the page and for browser tests: one object, updated in place.
   var state = (api.state = {
     connected: false,
+    operators: true,
     open: false,
     unread: 0,
     conversation: null,
@@ -288,6 +291,7 @@
     ".status{font-size:12px;opacity:.9;display:flex;align-items:center;gap:6px}",
     ".dot{width:8px;height:8px;border-radius:50%;background:#fbbf24}",
     ".status[data-connected='true'] .dot{background:#34d399}",
+    ".status[data-connected='true'][data-operators='away'] .dot{background:#fbbf24}",
     ".close{background:transparent;border:0;color:#fff;cursor:pointer;width:32px;height:32px;border-radius:8px;",
     "display:flex;align-items:center;justify-content:center}",
     ".close:hover{background:rgba(255,255,255,.15)}",
@@ -461,7 +465,14 @@
   function setConnected(connected) {
     state.connected = connected;
     ui.status.setAttribute("data-connected", connected ? "true" : "false");
-    ui.statusText.textContent = connected ? t.online : navigator.onLine === false ? t.offline : t.connecting;
+    ui.status.setAttribute("data-operators", state.operators ? "online" : "away");
+    ui.statusText.textContent = connected
+      ? state.operators
+        ? t.online
+        : t.away
+      : navigator.onLine === false
+        ? t.offline
+        : t.connecting;
   }
 
   var noticeTimer = null;
@@ -781,6 +792,8 @@
       });
       var fresh = addMessages(Array.isArray(f.history) ? f.history : [], true);
       if (!state.open && fresh) setUnread(state.unread + fresh);
+      // Whether anybody can answer now (the server's availability), not merely whether we are connected.
+      state.operators = !(f.availability && f.availability.open === false);
       setConnected(true);
       render();
       flush();
