@@ -9,10 +9,10 @@ makes a redelivered job a no-op). Then:
   off; another question is answered again if the KB is sure, handed off if not;
 - a conversation nobody holds yet: if the KB is sure, the bot answers with the article and the
   "Did this help?" buttons and takes the conversation (`answering`), so routing waits;
-- when Lines is not open for the conversation (nobody who could take it is online: the core's
-  `availability_key`), a hand-off and a new conversation the bot cannot answer tell the customer
-  so, with when operators are back (business hours) in the site's or mailbox's time zone and the
-  customer's language, or without a time when it is within business hours.
+- when Lines is not open for the conversation (out of business hours and nobody who could take it
+  online: the core's `availability_key`), a hand-off and a new conversation the bot cannot answer
+  tell the customer when operators are back, in the site's or mailbox's time zone and the
+  customer's language.
 
 Hand-off sets `bot_state = handed_off` and emits the change `handoff` {conversation_id, reason};
 routing assigns the conversation. The bot never answers auto-replies and bounces

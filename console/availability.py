@@ -1,10 +1,12 @@
 """Whether Lines is "open" for a conversation: one answer for the bot, the widget and routing.
 
-Open means that somebody who could take the conversation is online (routing's view: an active
-operator of the conversation's team, online, with capacity for its channel kind). Business hours
-(the SLA calendar) say when operators are back when nobody is: on a week-end with an operator
-online Lines is open; on a weekday with nobody online it is closed, with no time to promise. Without
-a presence provider (routing switched off) the business hours alone decide.
+Open means within business hours (the SLA calendar), or outside them when somebody who could take
+the conversation is online anyway (routing's view: an active operator of the conversation's team,
+online, with capacity for its channel kind). So on a week-end with an operator online Lines is
+open; on a week-end with nobody online it is closed until the hours begin (`back_at`); within the
+hours it is open even while nobody is online at this minute (a lunch break, a shift change): the
+customer waits in the queue, where routing tells them their place, rather than being told that
+operators are away. Without a presence provider (routing switched off) the hours alone decide.
 
 The two halves are provided by parts through the core's keys (`console/keys.py`): `hours_key`
 (set by SLA) and `presence_key` (set by routing). `Composer` asks both; nobody else does.
@@ -27,7 +29,7 @@ TeamRef = int | str | None
 class Openness:
     open: bool
     back_at: datetime | None = None
-    """When closed: when operators are next at work (aware UTC), or None when there is no time to promise."""
+    """When closed: when business hours next begin (aware UTC), or None if the calendar cannot tell."""
     time_zone: str = "UTC"
     """The zone to show `back_at` to the customer in: the site's or mailbox's, else the calendar's."""
 

@@ -31,13 +31,12 @@ class OpenNow:
     async def open_for(self, channel: str, inbox: str, team: TeamRef, at: datetime) -> Openness:
         hours = self._hours()
         zone = self._zone(channel, inbox, hours)
-        presence = self._app.get(presence_key)
-        in_hours = hours.is_open(at)
-        if presence is None:
-            return Openness(True, None, zone) if in_hours else Openness(False, hours.next_open(at), zone)
-        if await presence.anyone_online(team, channel):
+        if hours.is_open(at):
             return Openness(True, None, zone)
-        return Openness(False, None if in_hours else hours.next_open(at), zone)
+        presence = self._app.get(presence_key)
+        if presence is not None and await presence.anyone_online(team, channel):
+            return Openness(True, None, zone)
+        return Openness(False, hours.next_open(at), zone)
 
     async def open_on(self, channel: str, inbox: str, at: datetime) -> Openness:
         team = self._app[settings_key].channel_teams().get((channel, inbox))

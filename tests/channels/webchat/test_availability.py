@@ -147,12 +147,13 @@ async def test_an_english_speaking_customer_gets_the_time_in_english(start: Star
     await ws.close()
 
 
-async def test_in_office_hours_with_nobody_online_the_chat_is_away_without_a_time(start: StartApp) -> None:
+async def test_in_office_hours_with_nobody_online_the_customer_waits_without_an_away_notice(start: StartApp) -> None:
     client, _ = await start(False)
     ws, welcome, conversation_id = await write(client, "Где мой заказ 1042?")
-    assert welcome["availability"] == {"open": False, "back_at": None, "time_zone": MOSCOW}
-    assert await notice(ws) == "Сейчас свободных операторов нет; первый освободившийся ответит здесь же."
-    assert await assignee_of(client, conversation_id) is None
+    assert welcome["availability"] == {"open": True, "back_at": None, "time_zone": MOSCOW}
+    await handled_by_bot(client, conversation_id)
+    assert await system_texts(client, conversation_id) == []
+    assert await assignee_of(client, conversation_id) is None  # it waits in the queue
     await ws.close()
 
 
