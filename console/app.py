@@ -302,8 +302,8 @@ def create_app(settings: Settings) -> web.Application:
     app[availability_key] = OpenNow(app)
     context = AppChannelContext(app)
     channels: dict[tuple[str, str], BaseChannel] = {}
-    for kind, setup in CHANNELS.items():
-        for channel in setup(app, context):
+    for kind, entry in CHANNELS.items():
+        for channel in entry.setup()(app, context):
             channels[(kind, channel.name)] = channel
     app[channels_key] = channels
     app.cleanup_ctx.extend([_storage_ctx, _bus_ctx, _core_ctx, _channels_ctx])

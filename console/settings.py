@@ -11,24 +11,21 @@ import os
 import re
 import secrets
 import tomllib
-import zoneinfo
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, create_model, field_validator
+
+from lines.channels import CHANNELS, CHAT_KINDS
+from lines.console.config_base import ConfigError as ConfigError
+from lines.console.config_base import Section as _Section
+from lines.console.config_base import SmtpServer
+from lines.console.config_base import check_email_address as check_email_address
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 DEFAULT_CONFIG_PATH = Path("config/lines.toml")
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the key and the problem."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ServerSettings(_Section):
@@ -94,157 +91,50 @@ class ConsoleSettings(_Section):
     snooze_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
 
 
-def _time_zone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone like Europe/Moscow") from None
-    return value
+def _unique_blocks(key: str) -> AfterValidator:
+    """Blocks of one kind must differ in the field that names them (it is their inbox)."""
+    what = "channel names" if key == "name" else key
 
-
-TimeZone = Annotated[str, AfterValidator(_time_zone)]
-
-
-class WebchatSite(_Section):
-    site_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    origins: list[str] = []
-    identity_secret: SecretStr = SecretStr("")
-    identity_required: bool = False
-    team: str | None = None
-    time_zone: TimeZone | None = None
-    """IANA zone of times shown to visitors ("back Monday 09:00"); default: the SLA calendar's."""
-    title: str = "Chat with us"
-    welcome: str = ""
-    max_message_chars: Annotated[int, Field(ge=1, le=100_000)] = 4000
-    messages_per_minute: Annotated[int, Field(ge=1)] = 30
-    new_conversations_per_ip_per_hour: Annotated[int, Field(ge=0)] = 60
-    max_upload_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
-
-    @field_validator("origins")
-    @classmethod
-    def _origins(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if value != "*" and not re.match(r"^https?://[^/\s]+$", value):
-                raise ValueError(f"{value!r} is not an origin like https://shop.example (no path) or '*'")
-        return [v.rstrip("/") for v in values]
-
-
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-"""A channel block's name: it appears in URLs (`/channels/telegram/{name}/webhook`) and channel keys."""
-
-
-def _unique_names(kind: str, names: list[str]) -> None:
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ValueError(f"{kind} names must be unique; repeated: {', '.join(dupes)}")
-
-
-EMAIL_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z0-9-]{1,63}$")
-"""A plain address (`name@host.example`): no display name, no comments, at most 254 characters."""
-
-
-def check_email_address(value: str) -> str:
-    """`value` stripped, or ValueError saying what a usable address looks like."""
-    value = value.strip()
-    if len(value) > 254 or not EMAIL_ADDRESS.match(value):
-        raise ValueError(f"{value!r} is not an email address like name@example.com")
-    return value
-
-
-class SmtpServer(_Section):
-    """An SMTP server to send through: the support mailboxes' outgoing side and staff mail share it."""
-
-    smtp_host: str = ""
-    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 465
-    smtp_user: str = ""
-    smtp_password: SecretStr = SecretStr("")
-    smtp_tls: Literal["ssl", "starttls", "none"] = "ssl"
-    smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30
-
-
-class EmailMailbox(SmtpServer):
-    """One support mailbox: IMAP in, SMTP out."""
-
-    name: Name
-    address: str
-    imap_host: str
-    imap_port: Annotated[int, Field(ge=1, le=65535)] = 993
-    imap_user: str = ""
-    imap_password: SecretStr = SecretStr("")
-    imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
-    imap_ca_file: str = ""
-    imap_folder: str = "INBOX"
-    after_fetch: Annotated[str, Field(pattern=r"^(seen|move:.+)$")] = "seen"
-    signature: str = ""
-    auto_ack: str = "off"
-    team: str | None = None
-    time_zone: TimeZone | None = None
-    """IANA zone of times shown to customers in mails; default: the SLA calendar's."""
-    from_name: str = "Support"
-    default_subject: str = "Your request"
-    idle: bool = True
-    idle_seconds: Annotated[float, Field(gt=0, le=1740)] = 300
-    poll_seconds: Annotated[float, Field(gt=0)] = 60
-    reconnect_min_seconds: Annotated[float, Field(gt=0)] = 1
-    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60
-    imap_timeout_seconds: Annotated[float, Field(gt=0)] = 30
-
-
-class TelegramBot(_Section):
-    """One Telegram bot."""
-
-    name: Name
-    token: SecretStr
-    mode: Literal["webhook", "polling"] = "polling"
-    webhook_url: str = ""
-    secret_token: SecretStr = SecretStr("")
-    api_base_url: str = "https://api.telegram.org/bot"
-    team: str | None = None
-    poll_timeout: Annotated[int, Field(ge=0, le=50)] = 25
-    inbound_per_minute: Annotated[int, Field(ge=1)] = 30
-
-
-class SmsGateway(_Section):
-    """One SMS number behind a gateway provider."""
-
-    name: Name
-    provider: Literal["kannel", "twilio"]
-    number: str
-    default_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "RU"
-    team: str | None = None
-    sendsms_url: str = ""
-    username: str = ""
-    password: SecretStr = SecretStr("")
-    inbound_secret: SecretStr = SecretStr("")
-    api_base_url: str = ""
-    account_sid: str = ""
-    auth_token: SecretStr = SecretStr("")
-    max_segments: Annotated[int, Field(ge=1, le=20)] = 6
-    opt_out_keywords: list[str] = ["STOP", "СТОП", "ОТПИСКА", "UNSUBSCRIBE"]
-    opt_in_keywords: list[str] = ["START", "СТАРТ"]
-    request_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15.0
-
-
-class ChannelsSettings(_Section):
-    webchat: list[WebchatSite] = []
-    email: list[EmailMailbox] = []
-    telegram: list[TelegramBot] = []
-    sms: list[SmsGateway] = []
-
-    @field_validator("webchat")
-    @classmethod
-    def _unique_sites(cls, sites: list[WebchatSite]) -> list[WebchatSite]:
-        keys = [s.site_key for s in sites]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
+    def check(blocks: list[Any]) -> list[Any]:
+        names = [getattr(b, key) for b in blocks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"site_key must be unique; repeated: {', '.join(dupes)}")
-        return sites
-
-    @field_validator("email", "telegram", "sms")
-    @classmethod
-    def _unique_blocks(cls, blocks: list[Any]) -> list[Any]:
-        _unique_names("channel", [b.name for b in blocks])
+            raise ValueError(f"{what} must be unique; repeated: {', '.join(dupes)}")
         return blocks
+
+    return AfterValidator(check)
+
+
+class ChannelBlocks(_Section):
+    """`[channels]`: a list of `[[channels.<kind>]]` blocks per kind in the channel registry."""
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, kind: str) -> list[Any]: ...
+
+    def blocks(self, kind: str) -> list[Any]:
+        """The configured blocks of one channel kind."""
+        return list(getattr(self, kind))
+
+
+if TYPE_CHECKING:
+    ChannelsSettings = ChannelBlocks
+else:
+    ChannelsSettings = create_model(
+        "ChannelsSettings",
+        __base__=ChannelBlocks,
+        **{kind: (Annotated[list[entry.config], _unique_blocks(entry.key)], []) for kind, entry in CHANNELS.items()},
+    )
+
+
+def _chat_kind(kind: str) -> str:
+    if kind not in CHAT_KINDS:
+        raise ValueError(f"{kind!r} is not a chat channel kind; use one of: {', '.join(CHAT_KINDS)}")
+    return kind
+
+
+ChatKind = Annotated[str, AfterValidator(_chat_kind)]
+"""A chat channel kind of the registry (email has its own acknowledgement and always signs)."""
 
 
 class RoutingSettings(_Section):
@@ -283,10 +173,10 @@ class CustomersSettings(_Section):
 
     survey: Literal["off", "csat", "nps"] = "off"
     survey_answer_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
-    auto_ack: dict[Literal["webchat", "telegram", "sms"], Annotated[str, Field(max_length=2000)]] = {}
+    auto_ack: dict[ChatKind, Annotated[str, Field(max_length=2000)]] = {}
     follow_up_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
     rollup_sweep_seconds: Annotated[float, Field(gt=0, le=86400)] = 300
-    signature_channels: list[Literal["webchat", "telegram", "sms"]] = []
+    signature_channels: list[ChatKind] = []
     """Chat channel kinds whose operator replies get the operator's (else the team's) signature;
     email replies always get it."""
 
@@ -345,21 +235,25 @@ class Settings(_Section):
 
     def channel_teams(self) -> dict[tuple[str, str], str]:
         """The team each configured channel (kind, name) sends its new conversations to."""
-        channels = self.channels
-        teams = {("webchat", s.site_key): s.team for s in channels.webchat if s.team}
-        for kind, blocks in (("email", channels.email), ("telegram", channels.telegram), ("sms", channels.sms)):
-            teams.update({(kind, b.name): b.team for b in blocks if b.team})
-        return teams
+        return {
+            (kind, getattr(block, entry.key)): block.team
+            for kind, entry in CHANNELS.items()
+            for block in self.channels.blocks(kind)
+            if block.team
+        }
 
     def channel_time_zones(self) -> dict[tuple[str, str], str]:
-        """The time zone each web-chat site and mailbox shows customers times in, where configured."""
-        channels = self.channels
-        zones = {("webchat", s.site_key): s.time_zone for s in channels.webchat if s.time_zone}
-        zones.update({("email", b.name): b.time_zone for b in channels.email if b.time_zone})
-        return zones
+        """The time zone each channel block (web-chat site, mailbox) shows customers times in, where configured."""
+        return {
+            (kind, getattr(block, entry.key)): block.time_zone
+            for kind, entry in CHANNELS.items()
+            for block in self.channels.blocks(kind)
+            if getattr(block, "time_zone", None)
+        }
 
-    def webchat_site(self, site_key: str) -> WebchatSite | None:
-        return next((s for s in self.channels.webchat if s.site_key == site_key), None)
+    def webchat_site(self, site_key: str) -> Any:
+        """The `[[channels.webchat]]` block with this `site_key`, or None."""
+        return next((s for s in self.channels.blocks("webchat") if s.site_key == site_key), None)
 
 
 def expand_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:

@@ -20,6 +20,7 @@ import jinja2
 from aiohttp import web
 from babel.dates import format_datetime, format_timedelta
 
+from lines.channels import CHANNELS
 from lines.channels.base import ChannelFeature
 from lines.console import auth, pagedata
 from lines.console.actions import ActionError, do_mark_read, do_set_presence, visible_conversation
@@ -35,7 +36,6 @@ CSP = (
     "connect-src 'self' ws: wss:; frame-ancestors 'none'"
 )
 YEAR = 365 * 24 * 3600
-CHANNELS = ("webchat", "email", "telegram", "sms")
 LOGIN_ERRORS = {
     "invalid_credentials": N_("Wrong login or password."),
     "too_many_attempts": N_("Too many attempts. Wait a few minutes and try again."),
@@ -339,7 +339,7 @@ def make_environment(translations: Translations) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     install(environment)
-    environment.globals["channels"] = CHANNELS
+    environment.globals["channels"] = tuple(CHANNELS)
     environment.filters["email_html"] = render_html
     environment.filters["email_meta"] = email_meta
     environment.tests["has_inline_images"] = has_inline_images

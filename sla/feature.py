@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from lines.console.api import sla as sla_api
 from lines.console.api.routing import add_routes, routes_key
 from lines.console.keys import events_key, hours_key, processors_key, sessions_key, settings_key
-from lines.console.smtp import SmtpClient
+from lines.mail.smtp import SmtpClient
 from lines.sla.hours import SlaHours
 from lines.sla.keys import sla_key, sla_recompute_key, sla_timers_key, staff_mail_key
 from lines.sla.mail_text import MailText

@@ -32,7 +32,7 @@ from lines.console.db import SessionMaker
 from lines.console.models import Contact, Conversation, Operator, utcnow
 from lines.console.periodic import Periodic, stop_task
 from lines.console.settings import StaffMailSettings
-from lines.console.smtp import SmtpClient
+from lines.mail.smtp import SmtpClient
 from lines.sla.mail_text import Escalated, MailText
 from lines.sla.models import StaffMail
 

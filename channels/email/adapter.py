@@ -31,6 +31,7 @@ from lines.channels.base import (
     PermanentDeliveryError,
 )
 from lines.channels.context import ChannelContext
+from lines.channels.email.config import EmailMailbox
 from lines.channels.email.imap_tls import ssl_context, starttls
 from lines.channels.email.parse import (
     SUBJECT_TAG,
@@ -41,9 +42,8 @@ from lines.channels.email.parse import (
     verified_conversation,
 )
 from lines.console.periodic import stop_task
-from lines.console.settings import EmailMailbox
-from lines.console.smtp import SmtpClient
 from lines.console.templating import placeholders, render
+from lines.mail.smtp import SmtpClient
 
 log = logging.getLogger(__name__)
 FETCH_BATCH = 25

@@ -35,9 +35,9 @@ from lines.channels.base import (
     TemporaryDeliveryError,
 )
 from lines.channels.context import ChannelContext
+from lines.channels.telegram.config import TelegramBot
 from lines.channels.telegram.parse import KIND, Parsed, message_key, pack_callback, parse_update
 from lines.console.periodic import stop_task
-from lines.console.settings import TelegramBot
 from lines.console.storage import FileTooLarge
 
 log = logging.getLogger(__name__)

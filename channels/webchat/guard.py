@@ -6,7 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from lines.console.settings import Settings, WebchatSite
+from lines.channels.webchat.config import WebchatSite
+from lines.console.settings import Settings
 
 
 def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:

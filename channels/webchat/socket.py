@@ -17,6 +17,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from lines.channels.base import ContactInfo, InboundMessage
 from lines.channels.webchat import protocol as p
+from lines.channels.webchat.config import WebchatSite
 from lines.channels.webchat.guard import Refused, check_origin, json_error, site_for
 from lines.channels.webchat.hub import WEBCHAT_TOPIC, VisitorSocket, outbound_payload
 from lines.channels.webchat.state import WebchatState, webchat_key
@@ -28,7 +29,6 @@ from lines.channels.webchat.visitor import (
     verify_visitor,
 )
 from lines.console.netutil import client_ip
-from lines.console.settings import WebchatSite
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,13 @@ from aiohttp import BodyPartReader, hdrs, web
 from lines.channels.base import InboundMessage
 from lines.channels.context import ChannelContext
 from lines.channels.webchat import protocol as p
+from lines.channels.webchat.config import WebchatSite
 from lines.channels.webchat.guard import Refused, check_origin, cors_headers, site_for
 from lines.channels.webchat.hub import WEBCHAT_TOPIC, outbound_payload
 from lines.channels.webchat.socket import CHANNEL, contact_info, visitor_limit_key
 from lines.channels.webchat.state import webchat_key
 from lines.channels.webchat.visitor import Visitor, identity_valid, verify_visitor
-from lines.console.settings import Settings, WebchatSite
+from lines.console.settings import Settings
 from lines.console.storage import ACTIVE_EXTENSIONS, FileTooLarge, safe_filename
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ import pytest
 
 from lines.channels.base import ContactInfo, OutboundMessage
 from lines.channels.email.adapter import EmailChannel, compose_signature
-from lines.console.settings import ConfigError, EmailMailbox, Settings
+from lines.channels.email.config import EmailMailbox
+from lines.console.settings import ConfigError, Settings
 from tests.api.helpers import Client, auth_headers, eventually
 from tests.conftest import Database, Staff, make_settings
 from tests.customers.conftest import Channels

@@ -14,8 +14,8 @@ from typing import ClassVar
 import aiohttp
 from aiohttp import web
 
+from lines.channels.sms.config import SmsGateway
 from lines.channels.sms.segments import SegmentInfo
-from lines.console.settings import SmsGateway
 
 
 @dataclass(frozen=True, slots=True)

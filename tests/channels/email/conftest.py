@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from lines.channels.email import EmailChannel
+from lines.channels.email.adapter import EmailChannel
 from lines.console.app import create_app
 from lines.console.keys import channels_key
 from tests.channels.email.servers import Dovecot, Sink, make_certificate

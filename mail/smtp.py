@@ -1,7 +1,7 @@
 """Sending one message through an SMTP server, with the answer sorted into temporary or permanent.
 
 Shared by the email channel's outgoing side and staff mail (`sla/staff_mail.py`), so both read the
-same `smtp_*` settings (`console/settings.py::SmtpServer`) and treat a refusal the same way:
+same `smtp_*` settings (`console/config_base.py::SmtpServer`) and treat a refusal the same way:
 4xx and connection problems are worth another attempt, 5xx is final (RFC 5321 §4.2.1).
 """
 
@@ -14,7 +14,7 @@ from email.message import EmailMessage
 import aiosmtplib
 
 from lines.channels.base import PermanentDeliveryError, TemporaryDeliveryError
-from lines.console.settings import SmtpServer
+from lines.console.config_base import SmtpServer
 
 
 class SmtpClient:
