@@ -13,7 +13,7 @@ import html
 import logging
 import mimetypes
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
@@ -428,8 +428,11 @@ class EmailChannel(BaseChannel):
 
     # --- SMTP ------------------------------------------------------------------------------------
 
-    def build(self, message: OutboundMessage) -> EmailMessage:
-        """The MIME message for one outbound reply."""
+    def build(self, message: OutboundMessage, bodies: Sequence[bytes] = ()) -> EmailMessage:
+        """The MIME message for one outbound reply.
+
+        `bodies` are the contents of `message.attachments`, in order, read off the event loop by the caller.
+        """
         box = self.mailbox
         thread = message.extra.get("thread") or {}
         references = [r for r in thread.get("references", []) if "@" in r and not r.startswith("sha256:")]
@@ -468,13 +471,13 @@ class EmailChannel(BaseChannel):
         if signature:
             body_html += f'<p style="color:#666">-- <br>{html.escape(signature).replace(chr(10), "<br>")}</p>'
         mail.add_alternative(f"<!DOCTYPE html><html><body>{body_html}</body></html>", subtype="html")
-        for attachment in message.attachments:
+        for attachment, body in zip(message.attachments, bodies, strict=True):
             ctype = (
                 attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
             )
             maintype, _, subtype = ctype.partition("/")
             mail.add_attachment(
-                attachment.path.read_bytes(),
+                body,
                 maintype=maintype,
                 subtype=subtype or "octet-stream",
                 filename=attachment.filename,
@@ -484,6 +487,7 @@ class EmailChannel(BaseChannel):
     async def _send(self, message: OutboundMessage) -> DeliveryReceipt:
         if not self.mailbox.smtp_host:
             raise PermanentDeliveryError(f"mailbox {self.name} has no smtp_host")
-        mail = self.build(message)
+        bodies = await asyncio.to_thread(lambda: [a.path.read_bytes() for a in message.attachments])
+        mail = self.build(message, bodies)
         await self._smtp.send(mail)
         return DeliveryReceipt(external_id=str(mail["Message-ID"]).strip("<>"), status="sent")
