@@ -29,8 +29,8 @@ from lines.channels.base import (
 from lines.channels.context import ChannelContext
 from lines.channels.sms import segments
 from lines.channels.sms.config import SmsGateway
-from lines.channels.sms.phone import display, to_e164
 from lines.channels.sms.providers.base import SmsProvider, StatusReport, WebhookRejected
+from lines.console.phones import display, to_e164
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 from telegram import Message, Update, User
 
 from lines.channels.base import ContactInfo
+from lines.console import phones
 
 KIND = "telegram"
 START_COMMAND = "/start"
@@ -51,16 +51,10 @@ def message_key(chat_id: int, message_id: int) -> str:
 
 def to_e164(phone: str, region: str | None = None) -> str | None:
     """Telegram sends numbers without `+`; None for anything that is not a valid number."""
-    raw = phone.strip()
-    if raw and not raw.startswith("+"):
-        raw = "+" + raw
     try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
+        return phones.to_e164(phone, region)
+    except ValueError:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def sender_of(user: User | None, chat_id: int, phone: str | None = None) -> ContactInfo:

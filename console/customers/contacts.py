@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lines.console import phones
 from lines.console.access import Scope
 from lines.console.customers.models import AttributeDefinition, ContactMerge, ContactNote
 from lines.console.models import Contact, ContactIdentity, Conversation, Direction, Message, utcnow
@@ -63,14 +63,11 @@ async def visible_contact(session: AsyncSession, scope: Scope, contact_id: int, 
 
 
 def normalise_phone(raw: str) -> str | None:
-    """E.164, or None when `raw` is not a phone number."""
+    """E.164, or None when `raw` is not a phone number (international: an operator types the country code)."""
     try:
-        number = phonenumbers.parse(raw if raw.startswith("+") else f"+{raw}", None)
-    except phonenumbers.NumberParseException:
+        return phones.to_e164(raw)
+    except ValueError:
         return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _like(text: str) -> str:

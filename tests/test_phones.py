@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lines.channels.sms.phone import to_e164
+from lines.console.phones import to_e164
 
 
 @pytest.mark.parametrize(
