@@ -23,13 +23,14 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from lines.channels import CHANNELS as CHANNEL_KINDS
 from lines.console.customers.reports import report, touchpoint_map
 from lines.console.customers.rollups import Rollups
 from lines.console.db import create_engine, session_maker
 from lines.console.models import Contact, Conversation, Team
 from lines.console.schema import metadata
 
-CHANNELS = ("webchat", "email", "telegram", "sms")
+CHANNELS = tuple(CHANNEL_KINDS)
 PAGES = [f"https://shop.example/p{i}" for i in range(20)]
 
 
