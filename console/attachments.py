@@ -8,7 +8,9 @@ inline, and only with their stored type.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
@@ -18,6 +20,7 @@ from lines.console.inbox import load_conversation
 from lines.console.inline_images import INLINE_TYPES
 from lines.console.keys import files_key, sessions_key
 from lines.console.models import Attachment
+from lines.console.storage import FileStore
 
 
 def _not_found() -> web.HTTPNotFound:
@@ -53,8 +56,8 @@ async def download(request: web.Request) -> web.StreamResponse:
         or not attachment.storage_path
     ):
         raise _not_found()
-    path = request.app[files_key].path(attachment.storage_path)
-    if not path.is_file():
+    path = await asyncio.to_thread(_stored_file, request.app[files_key], attachment.storage_path)
+    if path is None:
         raise _not_found()
     inline = request.query.get("inline") == "1" and attachment.content_type in INLINE_TYPES
     content_type = attachment.content_type if inline else "application/octet-stream"
@@ -70,6 +73,12 @@ async def download(request: web.Request) -> web.StreamResponse:
         },
     )
     return response
+
+
+def _stored_file(files: FileStore, storage_path: str) -> Path | None:
+    """The file's path if it is there (resolving and checking touch the disk: run in a thread)."""
+    path = files.path(storage_path)
+    return path if path.is_file() else None
 
 
 def setup(app: web.Application) -> None:

@@ -30,6 +30,7 @@ from lines.console.inline_images import has_inline_images, render_html
 from lines.console.keys import channels_key, events_key, reply_signature_key, sessions_key, settings_key
 from lines.console.models import Presence
 from lines.console.serialize import conversation_dict, email_meta, identity_dict
+from lines.console.template_files import preloaded_templates
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -331,7 +332,7 @@ async def conversation(request: web.Request) -> web.Response:
 
 def make_environment(translations: Translations) -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("lines.web", "templates"),
+        loader=preloaded_templates(),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,

@@ -27,6 +27,7 @@ from lines.console.passwords import hash_password
 from lines.console.schema import metadata
 from lines.console.settings import Settings, parse_settings
 from tests.channels.email.servers import Sink, start_sink
+from tests.loopguard import loop_guard, pytest_asyncio_loop_factories  # noqa: F401 (fixture and hook for every test)
 
 PASSWORD = "demo"
 REQUIRE_SERVICES = os.environ.get("LINES_TEST_REQUIRE_SERVICES") == "1"

@@ -25,6 +25,7 @@ from lines.channels.webchat.socket import visitor_socket
 from lines.channels.webchat.state import WebchatState, templates_key, webchat_key
 from lines.channels.webchat.upload import upload, upload_preflight
 from lines.console.settings import ConfigError
+from lines.console.template_files import preloaded_templates
 
 __all__ = ["WebchatChannel", "setup"]
 
@@ -45,9 +46,7 @@ def setup(app: web.Application, context: ChannelContext) -> list[BaseChannel]:
         widget_js=widget,
         widget_etag='"' + hashlib.sha256(widget).hexdigest()[:20] + '"',
     )
-    app[templates_key] = jinja2.Environment(
-        loader=jinja2.PackageLoader("lines.web", "templates"), autoescape=True, enable_async=False
-    )
+    app[templates_key] = jinja2.Environment(loader=preloaded_templates(), autoescape=True, enable_async=False)
     app.on_shutdown.append(hub.close_all)
     app.router.add_get("/webchat/widget.js", widget_js)
     app.router.add_get("/webchat/{site_key}/ws", visitor_socket)

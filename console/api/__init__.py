@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeAlias
@@ -42,7 +43,8 @@ def _version() -> str:
 async def openapi_json(request: web.Request) -> web.Response:
     cache = request.app[_spec_key]
     if cache.spec is None:
-        cache.spec = build_openapi(request.app[routes_key], _version())
+        # Reading the installed version scans the package metadata on disk.
+        cache.spec = build_openapi(request.app[routes_key], await asyncio.to_thread(_version))
     return web.json_response(cache.spec)
 
 
