@@ -51,29 +51,54 @@ def passed_over(
         return "not_in_team"
     if candidate.presence != "online":
         return candidate.presence
-    for skill, level in required.items():
-        if candidate.skills.get(skill, 0) < level:
-            return f"missing_skill:{skill}"
+    missing = missing_skill(candidate.skills, required)
+    if missing is not None:
+        return f"missing_skill:{missing}"
     if candidate.load >= candidate.capacity:
         return "at_capacity"
     return None
 
 
-def preferred_score(candidate: Candidate, preferred: Mapping[str, int]) -> float:
-    return sum(min(candidate.skills.get(skill, 0), level) / level for skill, level in preferred.items())
+def missing_skill(skills: Mapping[str, int], required: Mapping[str, int]) -> str | None:
+    """The first required skill below its level, or None."""
+    return next((skill for skill, level in required.items() if skills.get(skill, 0) < level), None)
 
 
-def _idle_since(candidate: Candidate) -> datetime:
-    return max(candidate.last_assigned_at or EPOCH, candidate.presence_changed_at or EPOCH)
+def rank(
+    strategy: str,
+    skills: Mapping[str, int],
+    preferred: Mapping[str, int],
+    *,
+    load: int,
+    capacity: int,
+    last_assigned: Any,
+    idle_since: Any,
+    operator_id: int,
+) -> tuple[Any, ...]:
+    """The order among able operators, smaller first: preferred skills, then the strategy's.
 
-
-def strategy_key(strategy: str, candidate: Candidate) -> tuple[Any, ...]:
-    """Smaller is better."""
+    Over plain values, so that the simulator ranks its operators without building candidates;
+    `last_assigned` and `idle_since` only need to compare (a time, or simulated seconds)."""
+    preferred_score = sum(min(skills.get(skill, 0), level) / level for skill, level in preferred.items())
     if strategy == "round_robin":
-        return (candidate.last_assigned_at or EPOCH, candidate.id)
+        return (-preferred_score, last_assigned, operator_id)
     if strategy == "longest_idle":
-        return (_idle_since(candidate), candidate.id)
-    return (candidate.load / max(candidate.capacity, 1), candidate.last_assigned_at or EPOCH, candidate.id)
+        return (-preferred_score, idle_since, operator_id)
+    return (-preferred_score, load / max(capacity, 1), last_assigned, operator_id)
+
+
+def candidate_rank(candidate: Candidate, preferred: Mapping[str, int], strategy: str) -> tuple[Any, ...]:
+    last_assigned = candidate.last_assigned_at or EPOCH
+    return rank(
+        strategy,
+        candidate.skills,
+        preferred,
+        load=candidate.load,
+        capacity=candidate.capacity,
+        last_assigned=last_assigned,
+        idle_since=max(last_assigned, candidate.presence_changed_at or EPOCH),
+        operator_id=candidate.id,
+    )
 
 
 def choose(
@@ -109,7 +134,7 @@ def choose(
     if sticky is not None:
         best, is_sticky = sticky, True
     else:
-        best = min(able, key=lambda c: (-preferred_score(c, preferred), *strategy_key(strategy, c)))
+        best = min(able, key=lambda c: candidate_rank(c, preferred, strategy))
         is_sticky = False
     for entry in considered:
         if entry["operator_id"] != best.id and entry["passed_over"] is None:

@@ -1,5 +1,5 @@
-"""What-if: replay routing in simulated time, in memory, with the same classifier and the
-chooser's ranking (`_rank`, kept in step with `choose.py`).
+"""What-if: replay routing in simulated time, in memory, with the same classifier and the same
+ranking of operators (`choose.py`) as the assigner.
 
 Arrivals come from the store (the last N days) or are generated (a Poisson process per channel).
 Operators take conversations only while online: replaying the store, when they were online as the
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from lines.routing.choose import missing_skill, rank
 from lines.routing.classify import IsOpen, Subject, always_open, classify
 from lines.routing.rules import Route, Rules, channel_kind
 
@@ -55,17 +56,17 @@ def is_online(operator: SimOperator, at: float) -> bool:
 
 
 def _rank(operator: SimOperator, kind: str, route: Route) -> tuple[Any, ...]:
-    """The chooser's order (`choose.py`) without building candidates: preferred skills, then strategy.
-    Everyone is online the whole time, so longest idle is since the last assignment."""
-    preferred = -sum(min(operator.skills.get(k, 0), v) / v for k, v in route.preferred_skills.items())
-    if route.strategy == "least_loaded":
-        return (
-            preferred,
-            operator.load[kind] / max(operator.capacity.get(kind, 0), 1),
-            operator.last_assigned,
-            operator.id,
-        )
-    return (preferred, operator.last_assigned, operator.id)
+    """The assigner's ranking; everyone is online the whole time, so idle since the last assignment."""
+    return rank(
+        route.strategy,
+        operator.skills,
+        route.preferred_skills,
+        load=operator.load[kind],
+        capacity=operator.capacity.get(kind, 0),
+        last_assigned=operator.last_assigned,
+        idle_since=operator.last_assigned,
+        operator_id=operator.id,
+    )
 
 
 def generate(
@@ -148,7 +149,7 @@ def simulate(
                 o
                 for o in members
                 if o.load[kind] < o.capacity.get(kind, 0)
-                and all(o.skills.get(k, 0) >= v for k, v in required.items())
+                and missing_skill(o.skills, required) is None
                 and is_online(o, now)
             ]
             if not able:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from lines.console.keys import sessions_key
 from lines.console.models import Conversation, Presence, PresenceChange, utcnow
-from lines.routing.rules import parse_rules
-from lines.routing.simulate import Arrival, SimOperator, generate, simulate
+from lines.routing.choose import Candidate, choose
+from lines.routing.rules import STRATEGIES, Route, parse_rules
+from lines.routing.simulate import Arrival, SimOperator, _rank, generate, simulate
 from tests.api.helpers import Client, auth_headers, open_conversation
 from tests.conftest import Staff
 from tests.routing.helpers import RULES, presence, publish
@@ -147,3 +150,39 @@ async def test_a_generated_load_says_everyone_counts_as_online(client: Client, s
         headers=await auth_headers(client, "lead"),
     )
     assert (await response.json())["presence"] == "everyone_online"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    strategy=st.sampled_from(STRATEGIES),
+    operators=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(1, 4), st.integers(-1, 3), st.integers(0, 3)),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_the_simulator_picks_whom_the_assigner_would(strategy: str, operators: list[tuple[int, ...]]) -> None:
+    """Same skills, loads and last assignments: the simulator's pick is the chooser's."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    route = Route(lead_type="support", team="support", preferred_skills={"ru": 2}, strategy=strategy)
+    staff = [
+        SimOperator(i, f"op{i}", frozenset({"support"}), {"ru": ru}, {"chat": capacity}, {"chat": 0}, float(last))
+        for i, (load, capacity, last, ru) in enumerate(operators)
+    ]
+    for operator, (load, *_rest) in zip(staff, operators, strict=True):
+        operator.load["chat"] = min(load, operator.capacity["chat"] - 1)
+    candidates = [
+        Candidate(
+            id=o.id,
+            login=o.login,
+            presence="online",
+            teams=o.teams,
+            skills=o.skills,
+            capacity=o.capacity["chat"],
+            load=o.load["chat"],
+            last_assigned_at=start + timedelta(seconds=o.last_assigned) if o.last_assigned >= 0 else None,
+        )
+        for o in staff
+    ]
+    chosen = choose(candidates, team="support", required={}, preferred=route.preferred_skills, strategy=strategy)
+    assert min(staff, key=lambda o: _rank(o, "chat", route)).id == chosen.operator_id
