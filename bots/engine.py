@@ -34,8 +34,10 @@ from sqlalchemy.exc import IntegrityError
 from lines.bots.models import BotFeedback, BotQuery
 from lines.bots.retrieval import Result
 from lines.bots.store import KnowledgeBase
+from lines.bots.text import language_of
 from lines.console.automated import Button, send_automated
 from lines.console.availability import Openness, local_time_text
+from lines.console.changes import Handoff, Inbound
 from lines.console.identities import conversation_identity
 from lines.console.keys import availability_key, events_key, outbox_key, sessions_key, settings_key
 from lines.console.models import (
@@ -152,15 +154,14 @@ class Bot:
     def _sessions(self) -> Any:
         return self.app[sessions_key]
 
-    async def process(self, job: dict[str, Any]) -> None:
-        if job.get("kind") != "inbound":
-            return
-        conversation_id = int(job["conversation_id"])
+    async def inbound(self, job: Inbound) -> None:
+        """The change processor's handler of a customer message (`bots/processor.py`)."""
+        conversation_id = job.conversation_id
         try:
-            await self.on_inbound(int(job["message_id"]), conversation_id)
+            await self.on_inbound(job.message_id, conversation_id)
         except Exception:
             # A failing bot gives the conversation back to humans.
-            log.exception("bot failed on message %s; handing off", job.get("message_id"))
+            log.exception("bot failed on message %s; handing off", job.message_id)
             try:
                 async with self._sessions() as session:
                     conversation = await session.get(Conversation, conversation_id)
@@ -200,7 +201,7 @@ class Bot:
             return
         if conversation.bot_state == HANDED_OFF or (conversation.assignee_id and conversation.bot_state != ANSWERING):
             return
-        lang = result.lang if result else _lang_of(text)
+        lang = result.lang if result else language_of(text)
         if button == "yes":
             await self._feedback(conversation_id, message_id, "helped")
             await self._say(conversation_id, TEXTS[lang]["thanks"])
@@ -235,7 +236,7 @@ class Bot:
             conversation_id=conversation.id,
             message_id=message.id,
             text=text[:MAX_QUERY_TEXT],
-            lang=result.lang if result else _lang_of(text),
+            lang=result.lang if result else language_of(text),
             terms=result.terms[:50] if result else [],
             best_article=best.article.id if best else None,
             score=best.score if best else 0.0,
@@ -333,13 +334,7 @@ class Bot:
         if away is not None:
             notice += " " + away
         await self._say(conversation_id, notice, AuthorKind.SYSTEM)
-        await self.app[events_key].change("handoff", conversation_id=conversation_id, reason=reason)
+        await self.app[events_key].change(Handoff(conversation_id=conversation_id, reason=reason))
 
 
 bot_key = web.AppKey("bot", Bot)
-
-
-def _lang_of(text: str) -> str:
-    from lines.bots.text import detect_language
-
-    return detect_language(text)

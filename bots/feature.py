@@ -11,6 +11,7 @@ from aiohttp import web
 
 from lines.bots import pages
 from lines.bots.engine import Bot, bot_key
+from lines.bots.processor import BotProcessor
 from lines.console.keys import processors_key
 
 
@@ -21,7 +22,7 @@ def setup(app: web.Application) -> None:
 
     bot = Bot(app)
     app[bot_key] = bot
-    app[processors_key].append(bot.process)
+    app[processors_key].append(BotProcessor(bot))
     app[routes_key].extend(ROUTES)
     add_routes(app, ROUTES)
     pages.setup(app)

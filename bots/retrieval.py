@@ -128,7 +128,7 @@ class Index:
     def _reading(self, text: str) -> str:
         """The reading of `text` (as typed, other keyboard layout, transliterated) the index knows best."""
         readings = [text]
-        if tx.detect_language(text) == "en":
+        if tx.language_of(text) == "en":
             readings += [tx.layout_to_ru(text), " ".join(tx.transliterate(w) for w in tx.words(text))]
         else:
             readings.append(tx.layout_to_en(text))
@@ -160,7 +160,7 @@ class Index:
         """The query's terms with match weights, and its language."""
         text = text[:MAX_QUERY_CHARS]
         reading = self._reading(text)
-        lang = tx.detect_language(reading)
+        lang = tx.language_of(reading)
         out: list[QueryTerm] = []
         seen: set[str] = set()
         for word in tx.words(reading):

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from lines.console.language import detect_language
+
 WORD = re.compile(r"[0-9a-zа-яё]+(?:['’][a-z]+)?", re.IGNORECASE)
 WORD_WITH_LAYOUT = re.compile(r"[0-9a-zа-яё\[\];',.`{}:\"<>~]+", re.IGNORECASE)
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
@@ -118,11 +120,9 @@ def script_of(word: str) -> str:
     return "ru" if cyr > lat else "en"
 
 
-def detect_language(text: str) -> str:
-    """`ru` or `en` by script: the share of Cyrillic letters among all letters."""
-    cyr = len(CYRILLIC.findall(text))
-    lat = len(LATIN.findall(text))
-    return "ru" if cyr >= lat and cyr > 0 else "en"
+def language_of(text: str) -> str:
+    """`ru` or `en`, whichever the text's letters lean to; `en` when it has none."""
+    return detect_language(text, min_letters=1) or "en"
 
 
 @lru_cache(maxsize=65536)

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from lines.console.access import Scope
+from lines.console.changes import Assigned, PresenceChanged, PriorityChanged, Reply, StatusChanged
 from lines.console.events import Audience, Events
 from lines.console.inbox import channel_key, clean_text, load_conversation, load_message
-from lines.console.keys import ReplySignature
+from lines.console.keys import ReplySignature, RoomCheck
 from lines.console.models import (
     AuthorKind,
     Conversation,
@@ -130,7 +131,7 @@ async def do_reply(
         await events.send("conversation.updated", conversation_dict(fresh), audience)
     if not private:
         await events.change(
-            "reply", conversation_id=conversation.id, message_id=message_id, author_kind=AuthorKind.OPERATOR.value
+            Reply(conversation_id=conversation.id, message_id=message_id, author_kind=AuthorKind.OPERATOR.value)
         )
     return data
 
@@ -143,6 +144,7 @@ async def do_assign(
     operator_id: int | None,
     team_name: str | None,
     *,
+    has_room: RoomCheck,
     expect_assignee: Collection[int | None] | None = None,
     unassign: bool = False,
     force: bool = False,
@@ -154,7 +156,8 @@ async def do_assign(
     `expect_assignee` makes the caller's view of the current assignee a precondition too: "take"
     passes `(None, me)`, so a conversation someone else took a moment ago is not silently taken
     over. `unassign` with a team move drops the assignee even if they are a member of the new team.
-    The assignee is always a member of the conversation's team.
+    The assignee is always a member of the conversation's team. `has_room` is the routing part's
+    capacity check (`room_check_key`).
     """
     conversation = await visible_conversation(session, scope, conversation_id)
     if expect_assignee is not None and conversation.assignee_id not in expect_assignee:
@@ -183,7 +186,7 @@ async def do_assign(
                 )
         if not scope.is_lead and assignee.id != scope.operator_id and team_id not in scope.team_ids:
             raise ActionError(403, "forbidden", "operators assign only within their own teams")
-        await _check_capacity(session, scope, conversation, assignee, force)
+        await _check_capacity(session, scope, conversation, assignee, force, has_room)
         assignee_id = assignee.id
     elif team_name is not None and assignee_id is not None and not unassign:
         current = await load_operator(session, assignee_id)
@@ -222,11 +225,12 @@ async def do_assign(
     await events.send("conversation.assigned", data, new_audience)
     await _tell_who_lost_sight(events, old_audience, new_audience, fresh.id)
     await events.change(
-        "assigned",
-        conversation_id=fresh.id,
-        operator_id=assignee_id,
-        previous_operator_id=conversation_assignee_before,
-        by_operator_id=scope.operator_id,
+        Assigned(
+            conversation_id=fresh.id,
+            operator_id=assignee_id,
+            previous_operator_id=conversation_assignee_before,
+            by_operator_id=scope.operator_id,
+        )
     )
     return data
 
@@ -265,7 +269,7 @@ async def do_set_status(
     assert fresh is not None
     data = conversation_dict(fresh)
     await events.send("conversation.updated", data, Audience.of(fresh))
-    await events.change("status", conversation_id=fresh.id, status=str(status), previous=str(previous_status))
+    await events.change(StatusChanged(conversation_id=fresh.id, status=str(status), previous=str(previous_status)))
     return data
 
 
@@ -304,7 +308,7 @@ async def do_set_priority(
     data = conversation_dict(fresh)
     if previous != priority:
         await events.send("conversation.updated", data, Audience.of(fresh))
-        await events.change("priority", conversation_id=fresh.id, priority=str(priority), previous=str(previous))
+        await events.change(PriorityChanged(conversation_id=fresh.id, priority=str(priority), previous=str(previous)))
     return data
 
 
@@ -320,7 +324,7 @@ async def do_set_presence(
     await session.commit()
     data = {"operator": operator_brief(operator), "presence": presence.value}
     await events.send("operator.presence", data, Audience(everyone=True))
-    await events.change("presence", operator_id=operator_id, presence=str(presence))
+    await events.change(PresenceChanged(operator_id=operator_id, presence=str(presence)))
     return data
 
 
@@ -349,15 +353,23 @@ async def do_mark_read(session: AsyncSession, scope: Scope, conversation_id: int
                 raise
 
 
+async def no_capacity_limit(session: AsyncSession, operator: Operator, channel: str) -> bool:
+    """The room check without the routing part: capacities are routing's, so nothing limits."""
+    return True
+
+
 async def _check_capacity(
-    session: AsyncSession, scope: Scope, conversation: Conversation, assignee: Operator, force: bool
+    session: AsyncSession,
+    scope: Scope,
+    conversation: Conversation,
+    assignee: Operator,
+    force: bool,
+    has_room: RoomCheck,
 ) -> None:
     """Manual assignment and transfer respect the assignee's capacity; a lead may force it."""
-    from lines.routing.engine import has_room  # routing builds on the core, not the other way
-
     if force and not scope.is_lead:
         raise ActionError(403, "forbidden", "only leads force an assignment over capacity")
     if force or conversation.assignee_id == assignee.id:
         return
-    if not await has_room(session, assignee, conversation.channel, unset_is_unlimited=True):
+    if not await has_room(session, assignee, conversation.channel):
         raise ActionError(409, "at_capacity", f"{assignee.name} is at capacity; a lead can force the assignment")

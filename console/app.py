@@ -17,6 +17,7 @@ from lines.console import api, attachments, operator_ws, views
 from lines.console.automated import add_system_note
 from lines.console.availability import Openness
 from lines.console.bus import EventBus, MemoryBus
+from lines.console.changes import from_payload
 from lines.console.channel_state import ChannelStateStore
 from lines.console.db import create_engine, session_maker
 from lines.console.events import CHANGES_QUEUE, Audience, Events
@@ -43,7 +44,7 @@ from lines.console.keys import (
     settings_key,
     snooze_key,
 )
-from lines.console.leadership import Leadership, Leases, LocalLeases, PostgresLeases
+from lines.console.leadership import Leadership, Leases, LocalLeases, PostgresLeases, RedisLeases
 from lines.console.metrics import Metrics
 from lines.console.models import ContactIdentity, Conversation, DeliveryStatus, Status, utcnow
 from lines.console.open_now import OpenNow
@@ -147,7 +148,7 @@ class AppChannelContext:
 
 def _make_bus(settings: Settings) -> tuple[EventBus, RateLimiter]:
     if settings.bus.redis_url:
-        from lines.console.bus.redis import RedisBus
+        from lines.console.bus.redis import RedisBus  # redis-py is loaded only when scaled
 
         bus = RedisBus(settings.bus.redis_url, prefix=settings.bus.key_prefix)
         return bus, bus.rate_limiter()
@@ -167,12 +168,9 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def _make_leases(settings: Settings, bus: EventBus, engine: AsyncEngine) -> Leases:
     """Redis when scaled, else a PostgreSQL advisory lock, else (one process, SQLite) always held."""
-    if settings.bus.redis_url:
-        from lines.console.bus.redis import RedisBus
-        from lines.console.leadership import RedisLeases
-
-        assert isinstance(bus, RedisBus)
-        return RedisLeases(bus.redis, settings.bus.key_prefix)
+    redis = bus.shared_redis()
+    if redis is not None:
+        return RedisLeases(redis, settings.bus.key_prefix)
     if engine.dialect.name == "postgresql":
         return PostgresLeases(engine, settings.storage.database_schema)
     return LocalLeases()
@@ -225,7 +223,10 @@ async def _run_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start consuming only when every part has registered its subscribers and consumers."""
     processors = app[processors_key]
 
-    async def process_changes(job: dict[str, Any]) -> None:
+    async def process_changes(payload: dict[str, Any]) -> None:
+        job = from_payload(payload)
+        if job is None:
+            return
         for processor in processors:
             await processor(job)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lines.console.changes import Reply
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
 from lines.console.inbox import channel_key, clean_text, load_conversation, load_message
@@ -87,7 +88,7 @@ async def send_automated(
     audience = Audience.of(fresh)
     await events.send("message.created", message_dict(stored), audience)
     await events.send("conversation.updated", conversation_dict(fresh), audience)
-    await events.change("reply", conversation_id=conversation_id, message_id=message_id, author_kind=author_kind.value)
+    await events.change(Reply(conversation_id=conversation_id, message_id=message_id, author_kind=author_kind.value))
     return message_id
 
 

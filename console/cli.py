@@ -14,7 +14,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from lines.console.app import create_app
 from lines.console.db import create_engine, is_sqlite, session_maker
+from lines.console.demo import seed_demo
+from lines.console.features import COMMANDS
 from lines.console.migrate import upgrade
 from lines.console.models import Role
 from lines.console.settings import ConfigError, Settings, ensure_secret_key, load_settings
@@ -38,8 +41,6 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run(settings: Settings, host: str, port: int, reuse_port: bool = False) -> None:
-    from lines.console.app import create_app
-
     web.run_app(
         create_app(settings),
         host=host,
@@ -102,8 +103,6 @@ def _supervise(args: argparse.Namespace, host: str, port: int) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from lines.console.demo import seed_demo
-
     if args.data_dir:
         os.environ["LINES_DATA_DIR"] = str(Path(args.data_dir).resolve())
     elif "LINES_DATA_DIR" not in os.environ:
@@ -207,9 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--config")
     add.set_defaults(func=cmd_user_add)
 
-    from lines.bots.cli import add_parser as add_kb_parser
-
-    add_kb_parser(sub, _settings)
+    for add_commands in COMMANDS:
+        add_commands(sub, _settings)
     return parser
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from lines.console.db import SessionMaker, create_engine, session_maker
+from lines.console.db import create_engine, session_maker
+from lines.console.features import DEMO_DATA
 from lines.console.models import Role
 from lines.console.settings import Settings
 from lines.console.users import add_user, ensure_team
@@ -29,18 +28,7 @@ async def seed_demo(settings: Settings) -> None:
             # Addresses under the reserved .example domain: escalation mail (docs/sla.md) has a
             # recipient once `[notifications.email]` points at a test SMTP server.
             await add_user(sessions, login, DEMO_PASSWORD, role, teams, name, skills, f"{login}@demo.example")
-        await seed_demo_kb(sessions)
+        for seed in DEMO_DATA:
+            await seed(sessions)
     finally:
         await engine.dispose()
-
-
-DEMO_KB = Path(__file__).resolve().parent.parent / "config" / "kb"
-
-
-async def seed_demo_kb(sessions: SessionMaker) -> None:
-    """The demo shop's knowledge base (config/kb), imported like `lines kb import` (idempotent)."""
-    from lines.bots.kb import load_dir
-    from lines.bots.store import import_articles
-
-    if DEMO_KB.is_dir():
-        await import_articles(sessions, load_dir(DEMO_KB))

@@ -15,14 +15,15 @@ from typing import Any
 
 from lines.console.access import Scope
 from lines.console.bus import EventBus
+from lines.console.changes import ChangeJob, to_payload
 from lines.console.models import Conversation
 
 log = logging.getLogger(__name__)
 EVENTS_TOPIC = "events"
 CHANGES_QUEUE = "inbound"
 """The work queue of conversation changes. Each job is handled by exactly one worker, which runs
-every registered processor (bot, routing, SLA, customers) on it in order. Jobs are
-`{"kind": ..., ...}`; the kinds and their fields are listed in docs/architecture.md."""
+every registered processor (bot, routing, SLA, customers) on it in order. Jobs are the dataclasses
+of `console/changes.py`, queued as `{"kind": ..., ...}`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +79,13 @@ class Events:
         except ConnectionError as err:
             log.warning("event %s not published, bus unavailable: %s", type_, err)
 
-    async def change(self, kind: str, **data: Any) -> None:
+    async def change(self, job: ChangeJob) -> None:
         """Queue a committed change for the processors. Never raises for a bus outage: processors
         that depend on a change also sweep the store, so a lost job delays work but loses none."""
         try:
-            await self.bus.enqueue(CHANGES_QUEUE, {"kind": kind, **data})
+            await self.bus.enqueue(CHANGES_QUEUE, to_payload(job))
         except ConnectionError as err:
-            log.warning("change %s %s not queued, bus unavailable: %s", kind, data, err)
+            log.warning("change %s not queued, bus unavailable: %s", job, err)
 
     async def _publish(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
         await self.bus.publish(

@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lines.channels.base import ContactInfo, InboundAttachment, InboundMessage
 from lines.console.bus import EventBus
+from lines.console.changes import Inbound
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
 from lines.console.inline_images import sanitize_html
@@ -382,10 +383,11 @@ class Inbox:
         await self._events.send(kind, announcement.conversation, announcement.audience)
         await self._events.send("message.created", announcement.message, announcement.audience)
         await self._events.change(
-            "inbound",
-            message_id=result.message_id,
-            conversation_id=result.conversation_id,
-            conversation_created=result.conversation_created,
+            Inbound(
+                message_id=result.message_id,
+                conversation_id=result.conversation_id,
+                conversation_created=result.conversation_created,
+            )
         )
 
     async def _store_edit(self, session: AsyncSession, inbound: InboundMessage) -> IngestResult | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lines.console.availability import Availability, BusinessHours, Presence
 from lines.console.bus import EventBus
+from lines.console.changes import ChangeJob
 from lines.console.channel_state import ChannelStateStore
 from lines.console.db import SessionMaker
 from lines.console.events import Events
@@ -17,7 +18,7 @@ from lines.console.history import CustomerHistory
 from lines.console.inbox import Inbox
 from lines.console.leadership import Leadership
 from lines.console.metrics import Metrics
-from lines.console.models import Conversation
+from lines.console.models import Conversation, Operator
 from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import RateLimiter
 from lines.console.settings import Settings
@@ -47,8 +48,13 @@ ReplySignature: TypeAlias = Callable[[AsyncSession, Conversation, int], Awaitabl
 none): `console/customers/signatures.py`."""
 reply_signature_key = web.AppKey("reply_signature", ReplySignature)
 """Set by the customer part: the signature added to an operator's reply (absent: none)."""
-ChangeProcessor: TypeAlias = Callable[[dict[str, Any]], Awaitable[None]]
-"""Called with each job of the changes queue (`Events.change`); filters on `job["kind"]`."""
+RoomCheck: TypeAlias = Callable[[AsyncSession, Operator, str], Awaitable[bool]]
+"""Whether an operator may take one more conversation on a channel by a manual assignment (may lock
+the operator's row for the rest of the transaction)."""
+room_check_key = web.AppKey("room_check", RoomCheck)
+"""Set by the routing part, which owns capacities and loads (absent: no limit)."""
+ChangeProcessor: TypeAlias = Callable[[ChangeJob], Awaitable[None]]
+"""Called with each job of the changes queue (`Events.change`); dispatches on the job's type."""
 processors_key = web.AppKey("change_processors", list[ChangeProcessor])
 """The parts' change processors, in the order of `console/features.py`."""
 hours_key = web.AppKey("business_hours", BusinessHours)

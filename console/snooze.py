@@ -10,6 +10,7 @@ import logging
 
 from sqlalchemy import update
 
+from lines.console.changes import StatusChanged
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
 from lines.console.inbox import load_conversation
@@ -52,5 +53,5 @@ class SnoozeWaker(Periodic):
                 await self._events.send(
                     "conversation.updated", conversation_dict(conversation), Audience.of(conversation)
                 )
-            await self._events.change("status", conversation_id=conversation_id, status="open", previous="snoozed")
+            await self._events.change(StatusChanged(conversation_id=conversation_id, status="open", previous="snoozed"))
         return woken

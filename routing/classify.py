@@ -17,11 +17,10 @@ from typing import Any
 import pymorphy3
 import snowballstemmer
 
+from lines.console.language import CYRILLIC, detect_language
 from lines.routing.rules import LeadType, Rules, When
 
 WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
-CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-LATIN = re.compile(r"[a-zA-Z]")
 
 IsOpen = Callable[[str | None, datetime], bool]
 """`is_open(team, at)`: whether the team works at `at`. The SLA part's calendars plug in here."""
@@ -52,14 +51,6 @@ def word_form(word: str) -> str:
 
 def word_forms(text: str) -> list[str]:
     return [word_form(w) for w in WORD.findall(text)]
-
-
-def detect_language(text: str) -> str | None:
-    """`ru` or `en` by the share of letters, None when the text has too few letters to tell."""
-    cyrillic, latin = len(CYRILLIC.findall(text)), len(LATIN.findall(text))
-    if cyrillic + latin < 3:
-        return None
-    return "ru" if cyrillic >= latin else "en"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from lines.console.automated import send_automated
+from lines.console.changes import Assigned
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
 from lines.console.inbox import channel_key, load_conversation
@@ -112,6 +113,11 @@ async def has_room(
     if session.bind.dialect.name == "postgresql":
         await session.execute(select(Operator.id).where(Operator.id == operator.id).with_for_update())
     return await operator_load(session, operator.id, kind) < int(capacity or 0)
+
+
+async def has_room_for_manual(session: AsyncSession, operator: Operator, channel: str) -> bool:
+    """The core's room check (`room_check_key`): a manual assignment treats an unset capacity as no limit."""
+    return await has_room(session, operator, channel, unset_is_unlimited=True)
 
 
 def record_decision(
@@ -393,11 +399,12 @@ class Router:
                 Audience(assignee_id=previous),
             )
         await self.events.change(
-            "assigned",
-            conversation_id=outcome.conversation_id,
-            operator_id=outcome.operator_id,
-            previous_operator_id=previous,
-            by_operator_id=None,
+            Assigned(
+                conversation_id=outcome.conversation_id,
+                operator_id=outcome.operator_id,
+                previous_operator_id=previous,
+                by_operator_id=None,
+            )
         )
 
     async def _subject(self, session: AsyncSession, head: Head, now: datetime) -> Subject:

@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -22,23 +21,20 @@ from lines.console.keys import (
     outbox_key,
     presence_key,
     processors_key,
+    room_check_key,
     sessions_key,
     settings_key,
 )
-from lines.console.models import Conversation, Status, Team
 from lines.routing import views
-from lines.routing.engine import Router
+from lines.routing.engine import Router, has_room_for_manual
+from lines.routing.keys import queue_changes_key, router_key
 from lines.routing.live import QueueChanges
 from lines.routing.models import RoutingRulesVersion
 from lines.routing.presence import RoutingPresence
+from lines.routing.processor import Processor
 from lines.routing.rules import parse_rules
 
 log = logging.getLogger(__name__)
-router_key = web.AppKey("routing_router", Router)
-queue_changes_key = web.AppKey("routing_queue_changes", QueueChanges)
-FREES_CAPACITY = {Status.RESOLVED.value, Status.SNOOZED.value, Status.PENDING.value}
-CHANGES_QUEUE_VIEW = frozenset({"inbound", "handoff", "requeue", "status", "presence", "assigned", "operator"})
-"""Change kinds after which the live queue (waiting, loads, presence) may look different."""
 
 
 async def seed_rules(app: web.Application) -> None:
@@ -57,68 +53,6 @@ async def seed_rules(app: web.Application) -> None:
         document = json.loads(raw)
         parse_rules(document)  # a broken sample file stops the start with the field named
         session.add(RoutingRulesVersion(rules=document, author_name="", comment=f"seeded from {path}"))
-
-
-class Processor:
-    """Handles the change jobs routing cares about; every job kind is documented in architecture.md."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
-
-    @property
-    def router(self) -> Router:
-        return self.app[router_key]
-
-    async def __call__(self, job: dict[str, Any]) -> None:
-        kind = job.get("kind")
-        try:
-            if kind in ("inbound", "handoff"):
-                await self.arrived(int(job["conversation_id"]))
-            elif kind == "requeue":
-                await self.requeue(int(job["conversation_id"]), str(job.get("reason") or "requeued"), job.get("team"))
-            elif kind == "status":
-                if job.get("status") in FREES_CAPACITY:
-                    await self.serve()
-                elif job.get("status") == Status.OPEN.value:
-                    await self.arrived(int(job["conversation_id"]))
-            elif kind == "presence":
-                if job.get("presence") == "online":
-                    await self.serve()
-                elif job.get("presence") == "offline":
-                    await self.router.requeue_offline(int(job["operator_id"]))
-            elif kind == "operator" and job.get("more_room"):
-                await self.serve()  # more capacity, a new skill or team: the queue is served at once
-            elif kind == "assigned" and job.get("by_operator_id") is not None:
-                if job.get("operator_id") is None:
-                    await self.arrived(int(job["conversation_id"]))
-                if job.get("previous_operator_id") is not None:
-                    await self.serve()
-        except Exception:
-            log.exception("routing failed for job %s", job)
-        if kind in CHANGES_QUEUE_VIEW:
-            self.app[queue_changes_key].touch()
-
-    async def arrived(self, conversation_id: int, team: str | None = None) -> None:
-        outcome = await self.router.route(conversation_id, team=team)
-        if outcome is not None and outcome.operator_id is None and outcome.reason == "queued":
-            await self.router.tell_position(conversation_id)
-
-    async def requeue(self, conversation_id: int, reason: str, team: Any) -> None:
-        team_name = team if isinstance(team, str) else None
-        async with self.app[sessions_key]() as session:
-            assignee = await session.scalar(select(Conversation.assignee_id).where(Conversation.id == conversation_id))
-        if assignee is not None:
-            await self.router.unassign(conversation_id, assignee, reason, team_name)
-        elif team_name is not None:
-            async with self.app[sessions_key]() as session, session.begin():
-                team_id = await session.scalar(select(Team.id).where(Team.name == team_name))
-                conversation = await session.get(Conversation, conversation_id)
-                if conversation is not None and team_id is not None and conversation.assignee_id is None:
-                    conversation.team_id = team_id
-        await self.arrived(conversation_id, team_name)
-
-    async def serve(self) -> None:
-        await self.router.serve_queue(self.app[settings_key].routing.queue_batch)
 
 
 async def _routing_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -161,6 +95,7 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_routing_ctx)
     app[presence_key] = RoutingPresence(app)
     app[processors_key].append(Processor(app))
+    app[room_check_key] = has_room_for_manual
     app[routes_key].extend(routing_rules.ROUTES)
     add_routes(app, routing_rules.ROUTES)
     views.setup(app)

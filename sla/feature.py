@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from lines.console.api import sla as sla_api
 from lines.console.api.routing import add_routes, routes_key
-from lines.console.keys import events_key, hours_key, processors_key, sessions_key, settings_key
+from lines.console.changes import ChangeJob
+from lines.console.keys import bus_key, events_key, hours_key, processors_key, sessions_key, settings_key
 from lines.mail.smtp import SmtpClient
 from lines.sla.hours import SlaHours
 from lines.sla.keys import sla_key, sla_recompute_key, sla_timers_key, staff_mail_key
 from lines.sla.mail_text import MailText
 from lines.sla.page import sla_page
+from lines.sla.processor import process
 from lines.sla.recompute import Recompute
 from lines.sla.service import SlaService
 from lines.sla.staff_mail import EscalationMail, StaffMailSender
@@ -34,11 +34,8 @@ async def _sla_ctx(app: web.Application) -> AsyncIterator[None]:
             log.warning("[notifications.email] is on but server.public_url is empty: mails link a bare path")
         service.mail = EscalationMail(MailText(settings.console.default_locale), settings.server.public_url)
     await service.load_policies(settings.sla.policies_file)
-    redis: Redis | None = None
-    redis_timers = None
-    if settings.bus.redis_url:
-        redis = Redis.from_url(settings.bus.redis_url, decode_responses=True)
-        redis_timers = RedisTimers(redis, settings.bus.key_prefix)
+    redis = app[bus_key].shared_redis()
+    redis_timers = None if redis is None else RedisTimers(redis, settings.bus.key_prefix)
     concurrency = 1 if settings.database_url.startswith("sqlite") else CONCURRENCY
     loop = TimerLoop(
         service,
@@ -61,8 +58,6 @@ async def _sla_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         await recompute.stop()
         await loop.stop()
-        if redis is not None:
-            await redis.aclose()
 
 
 async def _staff_mail_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -83,10 +78,10 @@ async def _staff_mail_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
 
-    async def process(job: dict[str, Any]) -> None:
-        await app[sla_key].handle(job)
+    async def process_change(job: ChangeJob) -> None:
+        await process(app[sla_key], job)
 
-    app[processors_key].append(process)
+    app[processors_key].append(process_change)
     app.cleanup_ctx.append(_sla_ctx)
     app.cleanup_ctx.append(_staff_mail_ctx)
     app[routes_key].extend(sla_api.ROUTES)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lines.console.changes import Requeue
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
 from lines.console.models import (
@@ -54,7 +55,7 @@ class Outcome:
     due_at: datetime | None = None
     next_fire_at: datetime | None = None
     fired: list[dict[str, Any]] = field(default_factory=list)
-    requeue: list[dict[str, Any]] = field(default_factory=list)
+    requeue: list[Requeue] = field(default_factory=list)
     changed: bool = False
     """`sla_state` or `sla_due_at` of the conversation differ from before the update."""
 
@@ -158,22 +159,6 @@ class SlaService:
             if len(ids) < batch:
                 break
         return total
-
-    async def handle(self, job: dict[str, Any]) -> None:
-        """The change processor: `inbound`, `reply`, `status`, `assigned`, `priority` (policies may
-        match on priority, so a new one re-matches the policy)."""
-        kind = job.get("kind")
-        conversation_id = job.get("conversation_id")
-        if kind not in ("inbound", "reply", "status", "assigned", "priority") or not isinstance(conversation_id, int):
-            return
-        if kind == "priority":
-            await self.update(conversation_id, rematch=True)
-        elif kind == "inbound":
-            await self.update(conversation_id, inbound_message_id=job.get("message_id"))
-        elif kind == "reply":
-            await self.update(conversation_id, reply_message_id=job.get("message_id"), author=job.get("author_kind"))
-        else:
-            await self.update(conversation_id)
 
     async def update(
         self,
@@ -304,10 +289,8 @@ class SlaService:
                 position = PRIORITY_ORDER.index(conversation.priority) if conversation.priority in PRIORITY_ORDER else 1
                 conversation.priority = PRIORITY_ORDER[min(position + 1, len(PRIORITY_ORDER) - 1)]
             if rule.reassign:
-                job: dict[str, Any] = {"conversation_id": conversation.id, "reason": f"sla_{kind}:{target}"}
-                if rule.reassign != "team":
-                    job["team"] = rule.reassign
-                outcome.requeue.append(job)
+                team = None if rule.reassign == "team" else rule.reassign
+                outcome.requeue.append(Requeue(conversation.id, f"sla_{kind}:{target}", team))
         return sorted(notify), email
 
     async def _announce(self, outcome: Outcome, quiet: bool = False) -> None:
@@ -328,7 +311,7 @@ class SlaService:
                 notice = {**data, "kind": f"sla.{fired['kind']}"}
                 await self._events.send("notification", notice, Audience(operator_ids=tuple(notify)))
         for job in outcome.requeue:
-            await self._events.change("requeue", **job)
+            await self._events.change(job)
 
 
 def _copy(clocks: dict[str, Any]) -> dict[str, Any]:

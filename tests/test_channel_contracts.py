@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from lines.console.app import AppChannelContext
 from lines.console.automated import Button, send_automated
+from lines.console.changes import ChangeJob, to_payload
 from lines.console.keys import channels_key, events_key, outbox_key, processors_key, sessions_key
 from lines.console.models import Message
 from lines.console.settings import Settings
@@ -37,8 +38,8 @@ def loopback(app: web.Application) -> LoopbackChannel:
 def jobs(app: web.Application) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
 
-    async def record(job: dict[str, Any]) -> None:
-        seen.append(job)
+    async def record(job: ChangeJob) -> None:
+        seen.append(to_payload(job))
 
     app[processors_key].append(record)
     return seen

@@ -22,13 +22,14 @@ from lines.console.actions import (
     do_reply,
     do_set_priority,
     do_set_status,
+    no_capacity_limit,
     visible_conversation,
 )
 from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Id, Query, Route
 from lines.console.api.schemas import ConversationDetail, ConversationList, ConversationOut, MessageOut, OkOut
 from lines.console.identities import conversation_identity
-from lines.console.keys import events_key, outbox_key, reply_signature_key, sessions_key
+from lines.console.keys import events_key, outbox_key, reply_signature_key, room_check_key, sessions_key
 from lines.console.models import Contact, Conversation, ConversationRead, Message, Priority, Status
 from lines.console.serialize import contact_dict, conversation_brief, conversation_dict, message_dict
 from lines.console.users import TEAM
@@ -261,6 +262,7 @@ async def assign(call: Call) -> dict[str, Any]:
             call.ids["id"],
             body.operator_id,
             body.team,
+            has_room=call.app.get(room_check_key, no_capacity_limit),
             expect_assignee=expect,
             unassign="operator_id" in fields and body.operator_id is None,
             force=body.force,

@@ -29,6 +29,7 @@ from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Route
 from lines.console.api.schemas import OperatorList, OperatorOut
 from lines.console.auth import AuthContext, announce_session_change, revoke_operator_sessions
+from lines.console.changes import OperatorChanged
 from lines.console.events import Events
 from lines.console.keys import bus_key, events_key, sessions_key
 from lines.console.models import Operator, Role, Team
@@ -216,7 +217,7 @@ class RoutingView:
 async def _tell_routing(events: Events, operator_id: int, before: RoutingView, after: RoutingView) -> None:
     """Queue the `operator` change: routing serves the queue if there is more room, and the
     leads' live queue re-reads (docs/routing.md)."""
-    await events.change("operator", operator_id=operator_id, more_room=after.more_room_than(before))
+    await events.change(OperatorChanged(operator_id=operator_id, more_room=after.more_room_than(before)))
 
 
 def may_patch(ctx: AuthContext, target: Operator, fields: set[str]) -> bool:

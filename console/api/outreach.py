@@ -18,6 +18,7 @@ from lines.console.actions import do_reply
 from lines.console.api.errors import ApiError
 from lines.console.api.routing import Body, Call, Route
 from lines.console.api.schemas import ConversationOut, MessageOut, Out
+from lines.console.changes import Assigned
 from lines.console.events import Audience
 from lines.console.inbox import clean_text, load_conversation, resolve_contact
 from lines.console.keys import (
@@ -97,11 +98,12 @@ async def start_conversation(call: Call) -> dict[str, Any]:
         fresh = await load_conversation(session, conversation_id)
         assert fresh is not None
     await events.change(
-        "assigned",
-        conversation_id=conversation_id,
-        operator_id=scope.operator_id,
-        previous_operator_id=None,
-        by_operator_id=scope.operator_id,
+        Assigned(
+            conversation_id=conversation_id,
+            operator_id=scope.operator_id,
+            previous_operator_id=None,
+            by_operator_id=scope.operator_id,
+        )
     )
     return {"conversation": conversation_dict(fresh), "message": message}
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 Payload: TypeAlias = dict[str, Any]
 Handler: TypeAlias = Callable[[Payload], Awaitable[None]]
@@ -41,6 +44,11 @@ class EventBus(abc.ABC):
         if queue in self._consumers:
             raise ValueError(f"queue {queue!r} already has a consumer")
         self._consumers[queue] = handler
+
+    def shared_redis(self) -> Redis | None:
+        """The Redis client of a scaled deployment, for parts that keep shared state there on the bus's
+        connection pool (closed with the bus); None in one process."""
+        return None
 
     def handlers(self, topic: str) -> list[Handler]:
         return list(self._subscribers.get(topic, ()))

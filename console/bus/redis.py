@@ -125,6 +125,9 @@ class RedisBus(EventBus):
     def stream(self, queue: str) -> str:
         return f"{self.prefix}:q:{{{queue}}}"
 
+    def shared_redis(self) -> Redis:
+        return self.redis
+
     def rate_limiter(self) -> RedisRateLimiter:
         """A limiter whose windows every process shares, on this bus's connection pool."""
         return RedisRateLimiter(self.redis, self.prefix)

@@ -7,13 +7,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
 
 from lines.console.api import contacts as contacts_api
 from lines.console.api import reports as reports_api
 from lines.console.api.routing import add_routes, routes_key
+from lines.console.changes import ChangeJob
 from lines.console.customers import pages
 from lines.console.customers.followups import FollowUpWaker
 from lines.console.customers.processor import CustomerProcessor
@@ -70,7 +70,7 @@ def setup(app: web.Application) -> None:
     app[routes_key].extend(routes)
     add_routes(app, routes)
 
-    async def process(job: dict[str, Any]) -> None:
+    async def process(job: ChangeJob) -> None:
         await app[processor_key](job)
 
     app[processors_key].append(process)

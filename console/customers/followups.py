@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lines.console.access import Scope
 from lines.console.actions import ActionError, visible_conversation
+from lines.console.changes import StatusChanged
 from lines.console.customers.models import FollowUp
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
@@ -126,5 +127,7 @@ class FollowUpWaker(Periodic):
                 await self._events.send(
                     "conversation.updated", conversation_dict(conversation), Audience.of(conversation)
                 )
-            await self._events.change("status", conversation_id=item.conversation_id, status="open", previous="snoozed")
+            await self._events.change(
+                StatusChanged(conversation_id=item.conversation_id, status="open", previous="snoozed")
+            )
         return True

@@ -4,11 +4,13 @@ and the report rollups."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeAlias
 
 from sqlalchemy import update
 
 from lines.console.automated import send_automated
+from lines.console.changes import ChangeJob, Inbound, StatusChanged
 from lines.console.customers.models import Survey
 from lines.console.customers.rollups import Rollups, claim_fact
 from lines.console.customers.surveys import SurveyError, answer_in_message, claim_survey, question, record_answer, sign
@@ -31,21 +33,21 @@ class CustomerProcessor:
         self._wake = wake_outbox
         self.rollups = Rollups(sessions)
 
-    async def __call__(self, job: dict[str, Any]) -> None:
-        kind = job.get("kind")
+    async def __call__(self, job: ChangeJob) -> None:
+        handler = HANDLERS.get(type(job))
         try:
-            if kind == "inbound":
-                await self._inbound(job)
-            elif kind == "status" and job.get("status") == Status.RESOLVED:
-                await self.send_survey(job["conversation_id"])
+            if handler is not None:
+                await handler(self, job)
         except Exception:
-            log.exception("customers: %s job failed", kind)
+            log.exception("customers: %s job failed", job.kind)
         await self.rollups(job)
 
-    async def _inbound(self, job: dict[str, Any]) -> None:
-        message_id, conversation_id = job.get("message_id"), job.get("conversation_id")
-        if not isinstance(message_id, int) or not isinstance(conversation_id, int):
-            return
+    async def _status(self, job: StatusChanged) -> None:
+        if job.status == Status.RESOLVED:
+            await self.send_survey(job.conversation_id)
+
+    async def _inbound(self, job: Inbound) -> None:
+        message_id, conversation_id = job.message_id, job.conversation_id
         settings = self._settings.customers
         async with self._sessions() as session, session.begin():
             message = await session.get(Message, message_id)
@@ -55,14 +57,14 @@ class CustomerProcessor:
             found = await answer_in_message(session, message, conversation.contact_id, settings.survey_answer_hours)
             is_answer = found is not None and await self._record(session, message_id, *found)
             # An answer after resolution arrives as a conversation of its own: close it at once.
-            closed = is_answer and bool(job.get("conversation_created"))
+            closed = is_answer and job.conversation_created
             if closed:
                 await self._close_answer_conversation(session, conversation)
             contact = await session.get(Contact, conversation.contact_id)
             template = settings.auto_ack.get(conversation.channel)  # type: ignore[call-overload]
             send_ack = bool(
                 template
-                and job.get("conversation_created")
+                and job.conversation_created
                 and not is_answer
                 and await claim_fact(session, conversation.id, "auto_ack")
             )
@@ -141,3 +143,10 @@ class CustomerProcessor:
         async with self._sessions() as session, session.begin():
             await session.execute(update(Survey).where(Survey.id == survey_id).values(message_id=message_id))
         return survey_id
+
+
+Handler: TypeAlias = Callable[[CustomerProcessor, Any], Awaitable[None]]
+HANDLERS: Mapping[type[ChangeJob], Handler] = {
+    Inbound: CustomerProcessor._inbound,
+    StatusChanged: CustomerProcessor._status,
+}

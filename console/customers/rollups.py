@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lines.console.changes import Assigned, ChangeJob, Inbound, Reply, StatusChanged
 from lines.console.customers.models import ReportCounter, ReportFact, Survey
 from lines.console.db import SessionMaker
 from lines.console.models import AuthorKind, Conversation, Direction, Message, Operator, Team
@@ -183,23 +183,23 @@ async def count_survey(session: AsyncSession, survey: Survey, conversation: Conv
     await bump(session, day, keys, metrics)
 
 
+COUNTED = (Inbound, Reply, StatusChanged, Assigned)
+"""The change jobs after which a conversation may have something new to count."""
+
+
 class Rollups:
     """The change processor: keeps the counters as conversations are created, answered, resolved."""
 
     def __init__(self, sessions: SessionMaker) -> None:
         self._sessions = sessions
 
-    async def __call__(self, job: dict[str, Any]) -> None:
-        kind = job.get("kind")
-        if kind not in ("inbound", "reply", "status", "assigned"):
-            return
-        conversation_id = job.get("conversation_id")
-        if not isinstance(conversation_id, int):
+    async def __call__(self, job: ChangeJob) -> None:
+        if not isinstance(job, COUNTED):
             return
         try:
-            await self.count(conversation_id)
+            await self.count(job.conversation_id)
         except Exception:
-            log.exception("report rollup for conversation %s failed", conversation_id)
+            log.exception("report rollup for conversation %s failed", job.conversation_id)
 
     async def count(self, conversation_id: int) -> None:
         """Count whatever this conversation has that is not counted yet (idempotent)."""

@@ -13,6 +13,7 @@ from lines.bots.kb import load_dir
 from lines.bots.models import BotFeedback, BotQuery
 from lines.bots.store import import_articles
 from lines.channels.base import ContactInfo, InboundMessage
+from lines.console.changes import ChangeJob, Inbound, to_payload
 from lines.console.keys import events_key, inbox_key, processors_key, sessions_key, settings_key
 from lines.console.models import ContactIdentity, Conversation, Direction, Message
 from tests.api.helpers import Client, eventually
@@ -31,8 +32,8 @@ async def shop(client: Client, staff: Staff) -> Client:
 def changes(client: Client) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
 
-    async def record(job: dict[str, Any]) -> None:
-        seen.append(job)
+    async def record(job: ChangeJob) -> None:
+        seen.append(to_payload(job))
 
     client.app[processors_key].append(record)
     return seen
@@ -170,7 +171,7 @@ async def test_a_redelivered_inbound_job_is_answered_once(shop: Client) -> None:
     await wait_out(shop, conversation_id, 1)
     async with shop.app[sessions_key]() as session:
         message_id = await session.scalar(select(Message.id).where(Message.direction == Direction.IN))
-    await shop.app[events_key].change("inbound", message_id=message_id, conversation_id=conversation_id)
+    await shop.app[events_key].change(Inbound(message_id=message_id, conversation_id=conversation_id))
     await wait_out(shop, await say(shop, "как вернуть товар", 1, sender="later"), 1)  # processed in order
     assert len(await outbound(shop, conversation_id)) == 1
 

@@ -111,7 +111,7 @@ async def test_drafts_and_archived_articles_are_not_searched(session_maker_for: 
 
 
 async def test_the_demo_imports_the_sample_shop_kb_in_both_languages(session_maker_for: Any) -> None:
-    from lines.console.demo import seed_demo_kb
+    from lines.bots.demo import seed_demo_kb
 
     await seed_demo_kb(session_maker_for)
     await seed_demo_kb(session_maker_for)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from lines.console.changes import ChangeJob, to_payload
 from lines.console.keys import processors_key, sessions_key
 from lines.console.models import Conversation, Message
 from lines.console.settings import Settings
@@ -44,8 +45,8 @@ async def test_a_typed_survey_answer_is_neither_routed_nor_answered_by_the_bot(
     assert (await client.put("/api/v1/me/presence", json={"status": "online"}, headers=headers)).status == 200
     handled: list[dict[str, Any]] = []
 
-    async def last(job: dict[str, Any]) -> None:
-        handled.append(job)
+    async def last(job: ChangeJob) -> None:
+        handled.append(to_payload(job))
 
     client.app[processors_key].append(last)  # runs after every part has handled the job
     first = await customer_says(client, "where is my order?", channel="sms", sender="+79004445566")

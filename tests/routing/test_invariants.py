@@ -23,7 +23,7 @@ from lines.console.actions import ActionError, do_assign
 from lines.console.db import create_engine, session_maker
 from lines.console.models import Conversation, Operator, Presence, Role, Team
 from lines.console.schema import metadata
-from lines.routing.engine import Router
+from lines.routing.engine import Router, has_room_for_manual
 from tests.conftest import Database
 from tests.routing import scenario
 
@@ -42,7 +42,15 @@ async def _transfer(router: Router, conversation_id: int, operator_id: int, lead
         lead = await session.get(Operator, lead_id, options=[selectinload(Operator.teams)])
         assert lead is not None
         try:
-            await do_assign(session, router.events, Scope.of(lead), conversation_id, operator_id, None)
+            await do_assign(
+                session,
+                router.events,
+                Scope.of(lead),
+                conversation_id,
+                operator_id,
+                None,
+                has_room=has_room_for_manual,
+            )
         except ActionError as err:
             assert err.code in ("at_capacity", "conflict", "not_found"), err.message
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
+from lines.console.changes import Handoff, Requeue
 from lines.console.keys import events_key, sessions_key
 from lines.console.models import Conversation
 from lines.routing.engine import reply_due
@@ -109,7 +110,7 @@ async def test_a_handoff_from_the_bot_is_routed(client: Client, staff: Staff) ->
         await session.execute(
             update(Conversation).where(Conversation.id == conversation).values(bot_state="handed_off")
         )
-    await client.app[events_key].change("handoff", conversation_id=conversation, reason="customer asked for a human")
+    await client.app[events_key].change(Handoff(conversation_id=conversation, reason="customer asked for a human"))
     await assigned_to(client, conversation, staff.anna)
 
 
@@ -120,7 +121,7 @@ async def test_a_requeue_moves_the_conversation_to_the_team_given(client: Client
     await assigned_to(client, conversation, staff.anna)
     await set_capacity(client, staff.anna, 5)
     await presence(client, "boris", "online")
-    await client.app[events_key].change("requeue", conversation_id=conversation, reason="sla_escalation", team="sales")
+    await client.app[events_key].change(Requeue(conversation_id=conversation, reason="sla_escalation", team="sales"))
     await assigned_to(client, conversation, staff.boris)
     reasons = [d.reason for d in await decisions_of(client, conversation)]
     assert reasons == ["routed", "sla_escalation", "routed"]
@@ -135,7 +136,7 @@ async def test_a_conversation_requeued_to_another_team_waits_there(client: Clien
     await presence(client, "anna", "online")
     conversation = await arrive(client)
     await assigned_to(client, conversation, staff.anna)
-    await client.app[events_key].change("requeue", conversation_id=conversation, reason="sla_escalation", team="sales")
+    await client.app[events_key].change(Requeue(conversation_id=conversation, reason="sla_escalation", team="sales"))
     await assigned_to(client, conversation, None)
     assert await client.app[router_key].serve_queue() == []
     await presence(client, "boris", "online")

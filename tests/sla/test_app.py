@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from lines.console.app import create_app
+from lines.console.changes import ChangeJob, to_payload
 from lines.console.keys import bus_key, inbox_key, processors_key, sessions_key
 from lines.console.models import Conversation
 from lines.console.settings import Settings
@@ -69,8 +70,8 @@ class Recorder:
         async def on_event(payload: dict[str, Any]) -> None:
             self.events.append(payload)
 
-        async def on_job(job: dict[str, Any]) -> None:
-            self.jobs.append(job)
+        async def on_job(job: ChangeJob) -> None:
+            self.jobs.append(to_payload(job))
 
         app[bus_key].subscribe("events", on_event)
         app[processors_key].append(on_job)

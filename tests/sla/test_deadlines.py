@@ -11,10 +11,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from lines.console.bus import MemoryBus
+from lines.console.changes import Inbound, Reply, StatusChanged
 from lines.console.events import Events
 from lines.console.models import AuthorKind, Contact, Conversation, Direction, Message, Operator, Role, Team
 from lines.sla.models import ConversationSla, SlaEvent
 from lines.sla.policies import PolicySet, load_seed
+from lines.sla.processor import process
 from lines.sla.service import SlaService
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -91,21 +93,16 @@ class Harness:
             await session.flush()
             message_id = message.id
         if author == AuthorKind.CONTACT:
-            await self.service.handle({"kind": "inbound", "conversation_id": conversation_id, "message_id": message_id})
+            await process(self.service, Inbound(conversation_id=conversation_id, message_id=message_id))
         else:
-            await self.service.handle(
-                {
-                    "kind": "reply",
-                    "conversation_id": conversation_id,
-                    "message_id": message_id,
-                    "author_kind": author.value,
-                }
+            await process(
+                self.service, Reply(conversation_id=conversation_id, message_id=message_id, author_kind=author.value)
             )
 
     async def set_status(self, conversation_id: int, status: str) -> None:
         async with self.sessions() as session, session.begin():
             await session.execute(update(Conversation).where(Conversation.id == conversation_id).values(status=status))
-        await self.service.handle({"kind": "status", "conversation_id": conversation_id, "status": status})
+        await process(self.service, StatusChanged(conversation_id=conversation_id, status=status, previous=""))
 
     async def tick(self, conversation_id: int) -> None:
         await self.service.update(conversation_id)
