@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from lines.console.changes import ChangeJob, to_payload
 from lines.console.keys import sessions_key, snooze_key
 from lines.console.models import Conversation, Status, utcnow
 from tests.api.helpers import Client, open_conversation
@@ -49,8 +50,9 @@ class RecordingEvents:
     async def send(self, type_: str, data: dict[str, Any], audience: Any) -> None:
         self.sent.append((type_, data))
 
-    async def change(self, kind: str, **data: Any) -> None:
-        self.changes.append((kind, data))
+    async def change(self, job: ChangeJob) -> None:
+        data = to_payload(job)
+        self.changes.append((data.pop("kind"), data))
 
 
 async def test_waking_is_announced_once_even_if_two_wakers_race(client: Client, staff: Staff) -> None:
