@@ -39,8 +39,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ): "the customer part's HTTP API is in the core's api folder",
     ("lines.console.api.routing_rules", "lines.routing"): "routing's HTTP API is served from the core's api folder",
     ("lines.console.api.sla", "lines.sla"): "SLA's HTTP API is served from the core's api folder",
-    ("lines.sla.feature", "lines.bots"): "SLA's calendars answer the bot's business-hours question (`hours_key`)",
-    ("lines.sla.feature", "lines.routing"): "SLA's calendars answer the router's is-open question (`router_key`)",
 }
 """(importer, imported) pairs allowed for now, each with why."""
 
