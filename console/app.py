@@ -122,7 +122,7 @@ class AppChannelContext:
         async with self._app[sessions_key]() as session:
             conversation_id = await session.scalar(
                 select(Conversation.id)
-                .join(ContactIdentity, ContactIdentity.contact_id == Conversation.contact_id)
+                .join(ContactIdentity, ContactIdentity.id == Conversation.identity_id)
                 .where(
                     ContactIdentity.channel == channel,
                     ContactIdentity.inbox == inbox,

@@ -60,7 +60,7 @@ class CustomerHistory:
         async with self._sessions() as session:
             conversation_id = await session.scalar(
                 select(Conversation.id)
-                .join(ContactIdentity, ContactIdentity.contact_id == Conversation.contact_id)
+                .join(ContactIdentity, ContactIdentity.id == Conversation.identity_id)
                 .where(
                     ContactIdentity.channel == channel,
                     ContactIdentity.inbox == inbox,

@@ -37,8 +37,14 @@ async def set_identity_state(
 
 
 async def conversation_identity(session: AsyncSession, conversation: Conversation) -> ContactIdentity | None:
-    """The identity a conversation's replies go to: the customer's on its channel and inbox,
-    a verified one first, then the newest."""
+    """The identity a conversation's messages go to: the one the customer wrote from (or an
+    operator wrote to), never another identity the contact has on the channel since a merge.
+
+    A conversation stored before identities were recorded falls back to the contact's identity on
+    its channel and inbox (a verified one first, then the oldest).
+    """
+    if conversation.identity_id is not None:
+        return await session.get(ContactIdentity, conversation.identity_id)
     return await session.scalar(
         select(ContactIdentity)
         .where(
@@ -46,6 +52,6 @@ async def conversation_identity(session: AsyncSession, conversation: Conversatio
             ContactIdentity.channel == conversation.channel,
             ContactIdentity.inbox == conversation.inbox,
         )
-        .order_by(ContactIdentity.verified.desc(), ContactIdentity.id.desc())
+        .order_by(ContactIdentity.verified.desc(), ContactIdentity.id)
         .limit(1)
     )

@@ -135,8 +135,10 @@ async def _store_message(
     return message, attachments
 
 
-async def resolve_contact(session: AsyncSession, channel: str, inbox: str, sender: ContactInfo) -> Contact:
-    """The contact behind `sender` on this channel, made (with its identity) on first sight.
+async def resolve_contact(
+    session: AsyncSession, channel: str, inbox: str, sender: ContactInfo
+) -> tuple[Contact, ContactIdentity]:
+    """The contact behind `sender` on this channel and the identity it wrote from, made on first sight.
 
     A known identity's contact is row-locked, so concurrent messages of one person thread into one
     conversation. A new identity with an E.164 phone (SMS, a Telegram shared contact, the widget's
@@ -156,7 +158,7 @@ async def resolve_contact(session: AsyncSession, channel: str, inbox: str, sende
             contact.name = clean_text(sender.name, 300)
         if sender.phone and not contact.phone:
             contact.phone = sender.phone
-        return contact
+        return contact, identity
     contact = None
     if sender.phone:
         contact = await session.scalar(
@@ -168,18 +170,17 @@ async def resolve_contact(session: AsyncSession, channel: str, inbox: str, sende
         await session.flush()
     elif sender.name and not contact.name:
         contact.name = clean_text(sender.name, 300)
-    session.add(
-        ContactIdentity(
-            contact_id=contact.id,
-            channel=channel,
-            inbox=inbox,
-            external_id=sender.external_id,
-            display=clean_text(sender.display or sender.name, 300),
-            verified=sender.verified,
-        )
+    identity = ContactIdentity(
+        contact_id=contact.id,
+        channel=channel,
+        inbox=inbox,
+        external_id=sender.external_id,
+        display=clean_text(sender.display or sender.name, 300),
+        verified=sender.verified,
     )
+    session.add(identity)
     await session.flush()
-    return contact
+    return contact, identity
 
 
 async def load_conversation(session: AsyncSession, conversation_id: int) -> Conversation | None:
@@ -245,10 +246,10 @@ class Inbox:
             assert conversation is not None
             return IngestResult(existing.id, conversation.id, conversation.contact_id, False, False)
 
-        contact = await self._resolve_contact(session, inbound)
-        if await self._sender_blocked(session, inbound):
-            return await self._store_blocked(session, inbound, contact)
-        conversation, conversation_created = await self._thread(session, inbound, contact)
+        contact, identity = await resolve_contact(session, inbound.channel, inbound.inbox, inbound.sender)
+        if identity.state == "blocked":
+            return await self._store_blocked(session, inbound, contact, identity)
+        conversation, conversation_created = await self._thread(session, inbound, contact, identity)
         extra = inbound.extra
         if conversation.contact_id != contact.id:
             # A reply to our message from another address of the customer: shown on the message, and
@@ -279,11 +280,8 @@ class Inbox:
     async def _get(session: AsyncSession, model: type[T], key: int | None) -> T | None:
         return None if key is None else await session.get(model, key)
 
-    async def _resolve_contact(self, session: AsyncSession, inbound: InboundMessage) -> Contact:
-        return await resolve_contact(session, inbound.channel, inbound.inbox, inbound.sender)
-
     async def _thread(
-        self, session: AsyncSession, inbound: InboundMessage, contact: Contact
+        self, session: AsyncSession, inbound: InboundMessage, contact: Contact, identity: ContactIdentity
     ) -> tuple[Conversation, bool]:
         hinted = await self._hinted(session, inbound, contact)
         if hinted is not None:
@@ -291,10 +289,12 @@ class Inbox:
         answered = await self._replied_to_ours(session, inbound)
         if answered is not None:
             return answered, False
+        # The identity's own conversation: another identity of the same contact on this inbox (a
+        # merged visitor, a second device) has conversations of its own, answered to it.
         query = (
             select(Conversation)
             .where(
-                Conversation.contact_id == contact.id,
+                Conversation.identity_id == identity.id,
                 Conversation.channel == inbound.channel,
                 Conversation.inbox == inbound.inbox,
                 Conversation.status != Status.RESOLVED,
@@ -313,6 +313,7 @@ class Inbox:
             team_id = await session.scalar(select(Team.id).where(Team.name == team_name))
         conversation = Conversation(
             contact_id=contact.id,
+            identity_id=identity.id,
             channel=inbound.channel,
             inbox=inbound.inbox,
             external_thread_id=inbound.thread_id,
@@ -448,23 +449,14 @@ class Inbox:
             message.id, conversation.id, conversation.contact_id, True, False, announcement, edited=True
         )
 
-    @staticmethod
-    async def _sender_blocked(session: AsyncSession, inbound: InboundMessage) -> bool:
-        state = await session.scalar(
-            select(ContactIdentity.state).where(
-                ContactIdentity.channel == inbound.channel,
-                ContactIdentity.inbox == inbound.inbox,
-                ContactIdentity.external_id == inbound.sender.external_id,
-            )
-        )
-        return state == "blocked"
-
-    async def _store_blocked(self, session: AsyncSession, inbound: InboundMessage, contact: Contact) -> IngestResult:
+    async def _store_blocked(
+        self, session: AsyncSession, inbound: InboundMessage, contact: Contact, identity: ContactIdentity
+    ) -> IngestResult:
         """A blocked sender's message is kept, silently: it opens, reopens and announces nothing."""
         conversation = await session.scalar(
             select(Conversation)
             .where(
-                Conversation.contact_id == contact.id,
+                Conversation.identity_id == identity.id,
                 Conversation.channel == inbound.channel,
                 Conversation.inbox == inbound.inbox,
             )
@@ -474,6 +466,7 @@ class Inbox:
         if conversation is None:
             conversation = Conversation(
                 contact_id=contact.id,
+                identity_id=identity.id,
                 channel=inbound.channel,
                 inbox=inbound.inbox,
                 external_thread_id=inbound.thread_id,

@@ -262,6 +262,9 @@ class Conversation(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    # The identity the customer wrote from: every message of this conversation goes to it and only
+    # to it, whatever other identities the contact gains on the channel (a merge, a shared phone).
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("contact_identities.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(32))
     inbox: Mapped[str] = mapped_column(String(64))
     external_thread_id: Mapped[str | None] = mapped_column(String(255))
@@ -314,6 +317,9 @@ class Message(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     delivery_status: Mapped[str] = mapped_column(_enum(DeliveryStatus))
     delivery_error: Mapped[str | None] = mapped_column(Text)
+    # An inbound message a machine sent (`channels.base.Automatic`: auto_reply, bulk, list, bounce,
+    # loop, noreply...); null for a person. Nothing automatic is ever sent in answer to one.
+    automatic: Mapped[str | None] = mapped_column(String(16))
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

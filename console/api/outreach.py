@@ -65,12 +65,13 @@ async def start_conversation(call: Call) -> dict[str, Any]:
     team_name = app[settings_key].channel_teams().get((body.channel, body.inbox))
     async with app[sessions_key]() as session:
         async with session.begin():
-            contact = await resolve_contact(session, body.channel, body.inbox, recipient)
+            contact, identity = await resolve_contact(session, body.channel, body.inbox, recipient)
             team_id = None
             if team_name:
                 team_id = await session.scalar(select(Team.id).where(Team.name == team_name))
             conversation = Conversation(
                 contact_id=contact.id,
+                identity_id=identity.id,
                 channel=body.channel,
                 inbox=body.inbox,
                 status=Status.OPEN,
