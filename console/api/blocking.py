@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from lines.console.access import Scope
 from lines.console.actions import visible_conversation
@@ -71,16 +71,22 @@ async def do_block_sender(
 
 
 async def _announce(sessions: SessionMaker, events: Events, identity: ContactIdentity, data: dict[str, Any]) -> None:
-    """`sender.state` to each audience of the conversations showing this sender (the contact's on the
-    identity's channel and inbox: `conversation_identity` picks the same identity for all of them),
-    one event per audience, naming only the conversations that audience may see."""
+    """`sender.state` to each audience of the conversations showing this sender (those written from
+    this identity; one stored before identities were recorded: the contact's on its channel and
+    inbox), one event per audience, naming only the conversations that audience may see."""
     async with sessions() as session:
         rows = (
             await session.execute(
                 select(Conversation.id, Conversation.team_id, Conversation.assignee_id).where(
-                    Conversation.contact_id == identity.contact_id,
-                    Conversation.channel == identity.channel,
-                    Conversation.inbox == identity.inbox,
+                    or_(
+                        Conversation.identity_id == identity.id,
+                        and_(
+                            Conversation.identity_id.is_(None),
+                            Conversation.contact_id == identity.contact_id,
+                            Conversation.channel == identity.channel,
+                            Conversation.inbox == identity.inbox,
+                        ),
+                    )
                 )
             )
         ).all()
