@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,33 @@ async def test_every_model_table_is_created(empty_engine: AsyncEngine) -> None:
 
     async with empty_engine.connect() as conn:
         assert set(metadata.tables) | {"alembic_version"} == await conn.run_sync(tables)
+
+
+async def test_0012_gives_each_conversation_the_identity_it_was_written_from(empty_engine: AsyncEngine) -> None:
+    """Ivan wrote from two widgets as two contacts; B was merged into A before the upgrade. Each
+    conversation gets its own identity back, not the contact's newest one on the channel."""
+    await upgrade(empty_engine, "0011")
+    rows = [
+        "INSERT INTO contacts (id, name, attributes, tags, blocked, created_at, updated_at)"
+        " VALUES (1, 'A', '{}', '[]', false, :now, :now), (2, '', '{}', '[]', false, :now, :now),"
+        " (3, 'Solo', '{}', '[]', false, :now, :now)",
+        "INSERT INTO contact_identities (id, contact_id, channel, inbox, external_id, display, verified, state,"
+        " state_reason, created_at) VALUES"
+        " (10, 1, 'webchat', 'demo', 'visitor-a', '', false, 'active', '', :now),"
+        " (11, 1, 'webchat', 'demo', 'visitor-b', '', false, 'active', '', :now),"
+        " (12, 3, 'sms', 'twilio', '+79160000000', '', false, 'active', '', :now)",
+        "INSERT INTO conversations (id, contact_id, channel, inbox, status, priority, subject, source, created_at,"
+        " updated_at, last_message_at) VALUES"
+        " (100, 1, 'webchat', 'demo', 'open', 'normal', '', '{}', :now, :now, :now),"
+        " (101, 1, 'webchat', 'demo', 'open', 'normal', '', '{}', :now, :now, :now),"
+        " (102, 3, 'sms', 'twilio', 'open', 'normal', '', '{}', :now, :now, :now)",
+        "INSERT INTO contact_merges (id, kept_id, merged_id, snapshot, created_at) VALUES"
+        """ (1, 1, 2, '{"identity_ids": [11], "conversation_ids": [101]}', :now)""",
+    ]
+    async with empty_engine.begin() as conn:
+        for statement in rows:
+            await conn.execute(text(statement), {"now": datetime(2026, 1, 1, tzinfo=UTC)})
+    await upgrade(empty_engine)
+    async with empty_engine.connect() as conn:
+        found = (await conn.execute(text("SELECT id, identity_id FROM conversations ORDER BY id"))).all()
+    assert [tuple(row) for row in found] == [(100, 10), (101, 11), (102, 12)]
