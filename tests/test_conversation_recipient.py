@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from lines.channels.email import EmailChannel
 from lines.console.app import create_app
-from lines.console.keys import channels_key, sessions_key
+from lines.console.keys import channels_key, events_key, sessions_key
 from lines.console.models import ContactIdentity, Conversation
 from tests.api.helpers import auth_headers, eventually
 from tests.channels.email.conftest import compose
@@ -206,3 +207,33 @@ async def test_email_reply_and_survey_reach_the_conversation_s_own_address(clien
     await eventually(both_sent)
     await asyncio.sleep(0.3)
     assert [recipients for recipients, _ in sink.messages] == [["ivan@work.example"], ["ivan@work.example"]]
+
+
+async def test_a_widget_visitor_s_typing_shows_in_their_own_conversation_after_a_merge(client: Client) -> None:
+    a_ws, _ = await hello(client)
+    b_ws, _ = await hello(client)
+    a_conversation = (await widget_says(a_ws, "I am A", str(uuid.uuid4())))["conversation"]
+    b_conversation = (await widget_says(b_ws, "I am B", str(uuid.uuid4())))["conversation"]
+    headers = await auth_headers(client, "admin")
+    kept, other = await contact_of(client, a_conversation), await contact_of(client, b_conversation)
+    merged = await client.post(f"/api/v1/contacts/{kept}/merge", json={"other_id": other}, headers=headers)
+    assert merged.status == 200
+    events = client.app[events_key]
+    typing: list[Any] = []
+    send = events.send
+
+    async def record(kind: str, data: dict[str, Any], audience: Any) -> None:
+        if kind == "conversation.typing":
+            typing.append(data["conversation_id"])
+        await send(kind, data, audience)
+
+    events.send = record  # type: ignore[method-assign]
+    await a_ws.send_json({"type": "typing"})
+    await eventually(lambda: _some(typing))
+    assert typing == [a_conversation]
+    for ws in (a_ws, b_ws):
+        await ws.close()
+
+
+async def _some(items: list[Any]) -> bool:
+    return bool(items)
