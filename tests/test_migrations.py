@@ -95,10 +95,10 @@ async def test_every_model_table_is_created(empty_engine: AsyncEngine) -> None:
         assert set(metadata.tables) | {"alembic_version"} == await conn.run_sync(tables)
 
 
-async def test_0012_gives_each_conversation_the_identity_it_was_written_from(empty_engine: AsyncEngine) -> None:
+async def test_0014_gives_each_conversation_the_identity_it_was_written_from(empty_engine: AsyncEngine) -> None:
     """Ivan wrote from two widgets as two contacts; B was merged into A before the upgrade. Each
     conversation gets its own identity back, not the contact's newest one on the channel."""
-    await upgrade(empty_engine, "0011")
+    await upgrade(empty_engine, "0013")
     rows = [
         "INSERT INTO contacts (id, name, attributes, tags, blocked, created_at, updated_at)"
         " VALUES (1, 'A', '{}', '[]', false, :now, :now), (2, '', '{}', '[]', false, :now, :now),"
