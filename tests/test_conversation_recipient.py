@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from lines.channels.email import EmailChannel
+from lines.channels.email.adapter import EmailChannel
 from lines.console.app import create_app
 from lines.console.keys import channels_key, events_key, sessions_key
 from lines.console.models import ContactIdentity, Conversation
