@@ -12,7 +12,9 @@ from aiohttp import web
 from lines.bots import pages
 from lines.bots.engine import Bot, bot_key
 from lines.bots.processor import BotProcessor
-from lines.console.keys import processors_key
+from lines.console.i18n import N_
+from lines.console.keys import nav_key, processors_key
+from lines.console.nav import LEADS, NavItem
 
 
 def setup(app: web.Application) -> None:
@@ -26,3 +28,4 @@ def setup(app: web.Application) -> None:
     app[routes_key].extend(ROUTES)
     add_routes(app, ROUTES)
     pages.setup(app)
+    app[nav_key].append(NavItem("kb", "/kb", N_("Knowledge base"), LEADS, "nav-kb", order=50))

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lines.channels import CHANNELS
 from lines.channels.base import BaseChannel, InboundMessage
-from lines.console import api, attachments, operator_ws, views
+from lines.console import api, attachments, error_pages, operator_ws, views
 from lines.console.automated import add_system_note
 from lines.console.availability import Openness
 from lines.console.bus import EventBus, MemoryBus
@@ -38,6 +38,7 @@ from lines.console.keys import (
     leadership_key,
     limiter_key,
     metrics_key,
+    nav_key,
     outbox_key,
     processors_key,
     sessions_key,
@@ -294,12 +295,13 @@ async def security_headers(
 def create_app(settings: Settings) -> web.Application:
     """Build the app for `settings`; resources open when it starts and close when it stops."""
     app = web.Application(
-        middlewares=[measure, security_headers, *api.middlewares()],
+        middlewares=[measure, security_headers, error_pages.error_pages, *api.middlewares()],
         client_max_size=settings.storage.max_attachment_bytes + 64 * 1024,
     )
     app[settings_key] = settings
     app[metrics_key] = Metrics()
     app[processors_key] = []
+    app[nav_key] = []
     app[availability_key] = OpenNow(app)
     context = AppChannelContext(app)
     channels: dict[tuple[str, str], BaseChannel] = {}

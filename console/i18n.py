@@ -28,6 +28,8 @@ from jinja2.runtime import Context
 LOCALES = ("en", "ru")
 DEFAULT_KEYWORDS = ("_", "gettext", "ngettext")
 LANG_COOKIE = "lines_lang"
+PYTHON_PACKAGES = ("console", "routing", "sla", "bots")
+"""Where `N_("...")` marks strings shown in the console."""
 # `t("text")` in console.js; the strings are plain double-quoted literals without escapes.
 JS_MESSAGE = re.compile(r"""\bt\(\s*"((?:[^"\\\n]|\\.)*)"\s*\)""")
 
@@ -124,14 +126,14 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
 
 
 def extract_messages() -> dict[str, list[str]]:
-    """Every msgid the console uses, with where: templates (`_`, `{% trans %}`), views.py and the SLA
-    mail (`N_`), console.js."""
+    """Every msgid the console uses, with where: templates (`_`, `{% trans %}`), the parts' Python
+    modules (`N_`: navigation labels, page errors, the SLA mail), console.js."""
     web = Path(str(resources.files("lines.web")))
-    console = Path(str(resources.files("lines.console")))
     found: dict[str, list[str]] = {}
 
-    def add(message: str | tuple[str, ...], where: str) -> None:
-        for msgid in (message,) if isinstance(message, str) else message:
+    def add(message: str | tuple[str, ...] | None, where: str) -> None:
+        # `_(item.label)` in a template has no literal: its msgid is marked where the item is made.
+        for msgid in (message,) if isinstance(message, str) else message or ():
             if msgid:
                 found.setdefault(msgid, []).append(where)
 
@@ -141,11 +143,12 @@ def extract_messages() -> dict[str, list[str]]:
                 source, list(DEFAULT_KEYWORDS), [], {"extensions": "jinja2.ext.i18n"}
             ):
                 add(message, f"templates/{template.name}:{lineno}")
-    sla = Path(str(resources.files("lines.sla")))
-    for folder, module in ((console, "console/views.py"), (sla, "sla/mail_text.py")):
-        with (folder / module.split("/", 1)[1]).open("rb") as source:
-            for lineno, message, _comments, _context in extract("python", source, keywords={"N_": None}):
-                add(message, f"{module}:{lineno}")
+    for package in PYTHON_PACKAGES:
+        folder = Path(str(resources.files(f"lines.{package}")))
+        for module in sorted(folder.rglob("*.py")):
+            with module.open("rb") as source:
+                for lineno, message, _comments, _context in extract("python", source, keywords={"N_": None}):
+                    add(message, f"{package}/{module.relative_to(folder).as_posix()}:{lineno}")
     for message in js_messages((web / "static" / "console.js").read_text(encoding="utf-8")):
         add(message, "static/console.js")
     return found

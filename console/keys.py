@@ -19,6 +19,7 @@ from lines.console.inbox import Inbox
 from lines.console.leadership import Leadership
 from lines.console.metrics import Metrics
 from lines.console.models import Conversation, Operator
+from lines.console.nav import NavItem
 from lines.console.outbox import OutboxWorker
 from lines.console.ratelimit import RateLimiter
 from lines.console.settings import Settings
@@ -64,3 +65,5 @@ presence_key = web.AppKey("presence", Presence)
 availability_key = web.AppKey("availability", Availability)
 """Set by the core (`console/open_now.py`): whether Lines is open for a conversation, from the two above.
 The bot's away notice, the widget's status and routing's `business_hours` condition ask here."""
+nav_key = web.AppKey("nav", list[NavItem])
+"""The console's links: the core adds the inbox, each part appends its pages' `NavItem`s in its setup."""

@@ -27,8 +27,9 @@ from lines.console.actions import ActionError, do_mark_read, do_set_presence, vi
 from lines.console.i18n import LANG_COOKIE, LOCALES, N_, Translations, choose_locale, install
 from lines.console.identities import IdentityState, conversation_identity
 from lines.console.inline_images import has_inline_images, render_html
-from lines.console.keys import channels_key, events_key, reply_signature_key, sessions_key, settings_key
+from lines.console.keys import channels_key, events_key, nav_key, reply_signature_key, sessions_key, settings_key
 from lines.console.models import Presence
+from lines.console.nav import EVERYONE, NavItem, visible
 from lines.console.serialize import conversation_dict, email_meta, identity_dict
 from lines.console.template_files import preloaded_templates
 
@@ -143,6 +144,8 @@ class Page:
             "csrf": self.ctx.csrf if self.ctx else None,
             **(data or {}),
         }
+        nav = self.request.app.get(nav_key, [])
+        role = me.role if me else None
         html = (
             self.request.app[templates_key]
             .get_template(name)
@@ -158,6 +161,8 @@ class Page:
                 ago=self.ago,
                 when=self.when,
                 script_data=script_data,
+                nav_main=visible(nav, role, "main"),
+                nav_admin=visible(nav, role, "admin"),
                 **context,
             )
         )
@@ -359,6 +364,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)
     app.router.add_post("/lang", set_language)
+    app[nav_key].append(NavItem("inbox", "/", N_("Inbox"), EVERYONE, "nav-inbox", order=0))
     app.router.add_get("/", inbox)
     app.router.add_get("/inbox/counts", inbox_counts)
     app.router.add_get("/conversations/{id}", conversation)

@@ -15,9 +15,11 @@ from sqlalchemy import select
 
 from lines.console.api import routing_rules
 from lines.console.api.routing import add_routes, routes_key
+from lines.console.i18n import N_
 from lines.console.keys import (
     availability_key,
     events_key,
+    nav_key,
     outbox_key,
     presence_key,
     processors_key,
@@ -25,6 +27,7 @@ from lines.console.keys import (
     sessions_key,
     settings_key,
 )
+from lines.console.nav import LEADS, NavItem
 from lines.routing import views
 from lines.routing.engine import Router, has_room_for_manual
 from lines.routing.keys import queue_changes_key, router_key
@@ -99,3 +102,4 @@ def setup(app: web.Application) -> None:
     app[routes_key].extend(routing_rules.ROUTES)
     add_routes(app, routing_rules.ROUTES)
     views.setup(app)
+    app[nav_key].append(NavItem("routing", "/routing", N_("Routing"), LEADS, "nav-routing", order=30))

@@ -10,7 +10,9 @@ from aiohttp import web
 from lines.console.api import sla as sla_api
 from lines.console.api.routing import add_routes, routes_key
 from lines.console.changes import ChangeJob
-from lines.console.keys import bus_key, events_key, hours_key, processors_key, sessions_key, settings_key
+from lines.console.i18n import N_
+from lines.console.keys import bus_key, events_key, hours_key, nav_key, processors_key, sessions_key, settings_key
+from lines.console.nav import LEADS, NavItem
 from lines.mail.smtp import SmtpClient
 from lines.sla.hours import SlaHours
 from lines.sla.keys import sla_key, sla_recompute_key, sla_timers_key, staff_mail_key
@@ -87,3 +89,4 @@ def setup(app: web.Application) -> None:
     app[routes_key].extend(sla_api.ROUTES)
     add_routes(app, sla_api.ROUTES)
     app.router.add_get("/sla", sla_page)
+    app[nav_key].append(NavItem("sla", "/sla", N_("SLA"), LEADS, "nav-sla", order=40))

@@ -18,8 +18,10 @@ from lines.console.customers import pages
 from lines.console.customers.followups import FollowUpWaker
 from lines.console.customers.processor import CustomerProcessor
 from lines.console.customers.signatures import ReplySignatures
+from lines.console.i18n import N_
 from lines.console.keys import (
     events_key,
+    nav_key,
     outbox_key,
     processors_key,
     reply_signature_key,
@@ -27,6 +29,7 @@ from lines.console.keys import (
     settings_key,
 )
 from lines.console.models import utcnow
+from lines.console.nav import LEADS, NavItem
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +79,4 @@ def setup(app: web.Application) -> None:
     app[processors_key].append(process)
     app.cleanup_ctx.append(_customers_ctx)
     pages.setup(app)
+    app[nav_key].append(NavItem("reports", "/reports", N_("Reports"), LEADS, "nav-reports", order=20))
