@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from lines.console.search.index import IndexingSession
+
 SessionMaker: TypeAlias = async_sessionmaker[AsyncSession]
 
 
@@ -42,4 +44,5 @@ def create_engine(url: str, schema: str = "", **kwargs: Any) -> AsyncEngine:
 
 
 def session_maker(engine: AsyncEngine) -> SessionMaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions whose flushes keep the search tables current (`lines.console.search.index`)."""
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=IndexingSession)

@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 
 from aiohttp import web
 
-from lines.console.api import blocking, conversations, operators, outreach, revisions, session, teams
+from lines.console.api import blocking, conversations, operators, outreach, revisions, search, session, teams
 from lines.console.api.errors import api_errors
 from lines.console.api.openapi import build_openapi
 from lines.console.api.routing import Route, add_routes, routes_key
@@ -21,6 +21,7 @@ Middleware: TypeAlias = Callable[
 ROUTES: list[Route] = [*session.ROUTES, *conversations.ROUTES, *operators.ROUTES, *teams.ROUTES]
 ROUTES += outreach.ROUTES
 ROUTES += [*blocking.ROUTES, *revisions.ROUTES]
+ROUTES += search.ROUTES
 
 
 class _SpecCache:

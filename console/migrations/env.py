@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from lines.console.schema import metadata
+from lines.console.schema import include_name, metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -13,6 +13,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()
