@@ -20,7 +20,7 @@ from lines.console.nav import LEADS, NavItem
 def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
     from lines.console.api.bot import ROUTES
-    from lines.console.api.routing import add_routes, routes_key
+    from lines.console.api.route_table import add_routes, routes_key
 
     bot = Bot(app)
     app[bot_key] = bot

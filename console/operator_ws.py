@@ -28,7 +28,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from lines.console.access import Scope
-from lines.console.api.routing import MAX_ID, Route, describe, routes_key
+from lines.console.api.route_table import MAX_ID, Route, describe, routes_key
 from lines.console.auth import SESSIONS_TOPIC, AuthError, authenticate, context_for_token, live_scopes
 from lines.console.bus.base import RESYNC_TOPIC, Payload
 from lines.console.events import EVENTS_TOPIC, Audience

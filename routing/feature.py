@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from lines.console.api import routing_rules
-from lines.console.api.routing import add_routes, routes_key
+from lines.console.api.route_table import add_routes, routes_key
 from lines.console.i18n import N_
 from lines.console.keys import (
     availability_key,

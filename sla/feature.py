@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from lines.console.api import sla as sla_api
-from lines.console.api.routing import add_routes, routes_key
+from lines.console.api.route_table import add_routes, routes_key
 from lines.console.changes import ChangeJob
 from lines.console.i18n import N_
 from lines.console.keys import bus_key, events_key, hours_key, nav_key, processors_key, sessions_key, settings_key

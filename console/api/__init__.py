@@ -12,7 +12,7 @@ from aiohttp import web
 from lines.console.api import blocking, conversations, operators, outreach, revisions, search, session, teams
 from lines.console.api.errors import api_errors
 from lines.console.api.openapi import build_openapi
-from lines.console.api.routing import Route, add_routes, routes_key
+from lines.console.api.route_table import Route, add_routes, routes_key
 
 Middleware: TypeAlias = Callable[
     [web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[web.StreamResponse]

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select
 from lines.console.access import Scope
 from lines.console.actions import visible_conversation
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Out, Route
+from lines.console.api.route_table import Body, Call, Out, Route
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
 from lines.console.identities import IdentityState, conversation_identity, set_identity_state

@@ -21,7 +21,7 @@ from lines.bots.models import BotFeedback, BotQuery, KbArticle, KbArticleVersion
 from lines.bots.store import article_dict, save_article, set_status
 from lines.console.actions import visible_conversation
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Id, Out, Query, Route
+from lines.console.api.route_table import Body, Call, Id, Out, Query, Route
 from lines.console.keys import sessions_key, settings_key
 from lines.console.models import Message, utcnow
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lines.console.actions import visible_conversation
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Id, Out, Query, Route
+from lines.console.api.route_table import Body, Call, Id, Out, Query, Route
 from lines.console.customers import canned, contacts, merge_events
 from lines.console.customers.contacts import ContactError
 from lines.console.customers.followups import do_add_follow_up, do_finish_follow_up, follow_up_dict, list_follow_ups

@@ -26,7 +26,7 @@ from lines.console.actions import (
     visible_conversation,
 )
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Id, Query, Route
+from lines.console.api.route_table import Body, Call, Id, Query, Route
 from lines.console.api.schemas import ConversationDetail, ConversationList, ConversationOut, MessageOut, OkOut
 from lines.console.identities import conversation_identity
 from lines.console.keys import events_key, outbox_key, reply_signature_key, room_check_key, sessions_key

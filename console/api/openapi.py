@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from lines.console.api.routing import Route
+from lines.console.api.route_table import Route
 from lines.console.api.schemas import ErrorOut
 
 REF = "#/components/schemas/{model}"

@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from lines.console.actions import load_operator
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Route
+from lines.console.api.route_table import Body, Call, Route
 from lines.console.api.schemas import OperatorList, OperatorOut
 from lines.console.auth import AuthContext, announce_session_change, revoke_operator_sessions
 from lines.console.changes import OperatorChanged

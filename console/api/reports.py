@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import Field, model_validator
 
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Call, Out, Query, Route
+from lines.console.api.route_table import Call, Out, Query, Route
 from lines.console.customers.reports import MAX_DAYS, report, to_csv, touchpoint_map
 from lines.console.keys import sessions_key
 from lines.console.models import utcnow

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from lines.console.actions import visible_conversation
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Call, Out, Route
+from lines.console.api.route_table import Call, Out, Route
 from lines.console.keys import sessions_key
 from lines.console.models import Message, MessageRevision
 from lines.console.serialize import iso

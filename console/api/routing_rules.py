@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from lines.console.actions import ActionError, visible_conversation
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Out, Route
+from lines.console.api.route_table import Body, Call, Out, Route
 from lines.console.keys import sessions_key
 from lines.console.models import Contact, Conversation, Direction, Message, Operator, Team, utcnow
 from lines.console.touchpoint import touchpoint_fields

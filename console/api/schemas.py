@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from lines.console.api.routing import Out
+from lines.console.api.route_table import Out
 
 
 class ErrorBody(Out):

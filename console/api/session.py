@@ -8,7 +8,7 @@ from pydantic import Field
 
 from lines.console import auth
 from lines.console.actions import do_set_presence
-from lines.console.api.routing import Body, Call, Route
+from lines.console.api.route_table import Body, Call, Route
 from lines.console.api.schemas import LoginOut, MeOut, OkOut, PresenceOut
 from lines.console.keys import events_key, sessions_key
 from lines.console.models import Presence

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, ValidationError
 
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Out, Query, Route
+from lines.console.api.route_table import Body, Call, Out, Query, Route
 from lines.console.keys import sessions_key
 from lines.sla import report
 from lines.sla.keys import sla_key

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import Body, Call, Route
+from lines.console.api.route_table import Body, Call, Route
 from lines.console.api.schemas import TeamList, TeamOut
 from lines.console.keys import sessions_key
 from lines.console.models import Team

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from lines.console.api import contacts as contacts_api
 from lines.console.api import reports as reports_api
-from lines.console.api.routing import add_routes, routes_key
+from lines.console.api.route_table import add_routes, routes_key
 from lines.console.changes import ChangeJob
 from lines.console.customers import pages
 from lines.console.customers.followups import FollowUpWaker
