@@ -13,7 +13,6 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import select
 
-from lines.console.api import routing_rules
 from lines.console.api.route_table import add_routes, routes_key
 from lines.console.i18n import N_
 from lines.console.keys import (
@@ -28,7 +27,7 @@ from lines.console.keys import (
     settings_key,
 )
 from lines.console.nav import LEADS, NavItem
-from lines.routing import views
+from lines.routing import api, pages
 from lines.routing.engine import Router, has_room_for_manual
 from lines.routing.keys import queue_changes_key, router_key
 from lines.routing.live import QueueChanges
@@ -99,7 +98,7 @@ def setup(app: web.Application) -> None:
     app[presence_key] = RoutingPresence(app)
     app[processors_key].append(Processor(app))
     app[room_check_key] = has_room_for_manual
-    app[routes_key].extend(routing_rules.ROUTES)
-    add_routes(app, routing_rules.ROUTES)
-    views.setup(app)
+    app[routes_key].extend(api.ROUTES)
+    add_routes(app, api.ROUTES)
+    pages.setup(app)
     app[nav_key].append(NavItem("routing", "/routing", N_("Routing"), LEADS, "nav-routing", order=30))

@@ -10,7 +10,7 @@ from lines.console.changes import Handoff, Requeue
 from lines.console.keys import events_key, sessions_key
 from lines.console.models import Conversation
 from lines.routing.engine import reply_due
-from lines.routing.feature import router_key
+from lines.routing.keys import router_key
 from tests.api.helpers import Client, auth_headers, eventually
 from tests.conftest import Staff
 from tests.loopback import LoopbackChannel

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from lines.console.keys import hours_key
 from lines.console.settings import Settings
-from lines.routing.feature import router_key
+from lines.routing.keys import router_key
 from lines.sla.hours import SlaHours
 from lines.sla.policies import PolicySet
 from lines.sla.service import SlaService

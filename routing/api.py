@@ -25,6 +25,7 @@ from lines.console.touchpoint import touchpoint_fields
 from lines.routing.choose import choose
 from lines.routing.classify import Subject, classify
 from lines.routing.engine import BUSY, Router, waiting_query
+from lines.routing.keys import router_key
 from lines.routing.models import RoutingDecision, RoutingRulesVersion
 from lines.routing.presence_replay import online_spans
 from lines.routing.rules import Rules, RulesError, channel_kind, parse_rules, route_teams
@@ -219,7 +220,7 @@ async def preview(call: Call) -> dict[str, Any]:
     """Which lead type, team and operator this message would get now (nothing is written)."""
     _require_lead(call)
     body = call.body(PreviewIn)
-    router = call.app[_router_key()]
+    router = call.app[router_key]
     async with call.app[sessions_key]() as session:
         rules = await _draft_or_live(session, router, body.rules)
         subject = Subject(
@@ -343,7 +344,7 @@ async def simulate_rules(call: Call) -> dict[str, Any]:
     """Replay routing in simulated time with draft rules; nothing is written."""
     _require_lead(call)
     body = call.body(SimulateIn)
-    router = call.app[_router_key()]
+    router = call.app[router_key]
     async with call.app[sessions_key]() as session:
         rules = await _draft_or_live(session, router, body.rules)
         operators = (
@@ -413,12 +414,6 @@ async def _store_sample(session: AsyncSession, since: datetime, handle_minutes: 
         )
         for created, resolved, channel, text, tags, inbox, source in rows
     ]
-
-
-def _router_key() -> Any:
-    from lines.routing.feature import router_key
-
-    return router_key
 
 
 ROUTES = [
