@@ -7,17 +7,16 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from lines.console.api import sla as sla_api
 from lines.console.api.route_table import add_routes, routes_key
 from lines.console.changes import ChangeJob
 from lines.console.i18n import N_
 from lines.console.keys import bus_key, events_key, hours_key, nav_key, processors_key, sessions_key, settings_key
 from lines.console.nav import LEADS, NavItem
 from lines.mail.smtp import SmtpClient
+from lines.sla import api, pages
 from lines.sla.hours import SlaHours
 from lines.sla.keys import sla_key, sla_recompute_key, sla_timers_key, staff_mail_key
 from lines.sla.mail_text import MailText
-from lines.sla.page import sla_page
 from lines.sla.processor import process
 from lines.sla.recompute import Recompute
 from lines.sla.service import SlaService
@@ -86,7 +85,7 @@ def setup(app: web.Application) -> None:
     app[processors_key].append(process_change)
     app.cleanup_ctx.append(_sla_ctx)
     app.cleanup_ctx.append(_staff_mail_ctx)
-    app[routes_key].extend(sla_api.ROUTES)
-    add_routes(app, sla_api.ROUTES)
-    app.router.add_get("/sla", sla_page)
+    app[routes_key].extend(api.ROUTES)
+    add_routes(app, api.ROUTES)
+    pages.setup(app)
     app[nav_key].append(NavItem("sla", "/sla", N_("SLA"), LEADS, "nav-sla", order=40))

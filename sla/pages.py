@@ -40,3 +40,7 @@ async def sla_page(request: web.Request) -> web.Response:
         compliance=compliance,
         today=breaches,
     )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/sla", sla_page)
