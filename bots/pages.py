@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from lines.bots.api import gap_report
 from lines.bots.engine import knowledge_base
 from lines.bots.kb import ArticleError, make_article
 from lines.bots.models import KbArticle, KbArticleVersion
@@ -118,8 +119,6 @@ async def kb_save(request: web.Request) -> web.Response:
 
 async def kb_gaps_page(request: web.Request) -> web.Response:
     ctx = await _lead(request)
-    from lines.console.api.bot import gap_report
-
     gaps, threshold = await gap_report(request.app, days=30, limit=30)
     return Page(request, ctx).render("kb_gaps.html", gaps=gaps, threshold=threshold, active_nav="kb")
 
