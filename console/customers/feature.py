@@ -10,11 +10,9 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from lines.console.api import contacts as contacts_api
-from lines.console.api import reports as reports_api
 from lines.console.api.route_table import add_routes, routes_key
 from lines.console.changes import ChangeJob
-from lines.console.customers import pages
+from lines.console.customers import api, pages
 from lines.console.customers.followups import FollowUpWaker
 from lines.console.customers.processor import CustomerProcessor
 from lines.console.customers.signatures import ReplySignatures
@@ -69,9 +67,8 @@ def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
 
     app[reply_signature_key] = ReplySignatures(app[settings_key].customers.signature_channels)
-    routes = [*contacts_api.ROUTES, *reports_api.ROUTES]
-    app[routes_key].extend(routes)
-    add_routes(app, routes)
+    app[routes_key].extend(api.ROUTES)
+    add_routes(app, api.ROUTES)
 
     async def process(job: ChangeJob) -> None:
         await app[processor_key](job)
