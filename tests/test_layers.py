@@ -27,19 +27,7 @@ REGISTRIES = {
     "lines.console.schema": "every table, the parts' included, on one metadata for migrations and tests",
 }
 """Modules whose job is to name every part or channel."""
-KNOWN: dict[tuple[str, str], str] = {
-    ("lines.console.api.bot", "lines.bots"): "the bot's HTTP API is served from the core's api folder",
-    (
-        "lines.console.api.contacts",
-        "lines.console.customers",
-    ): "the customer part's HTTP API is in the core's api folder",
-    (
-        "lines.console.api.reports",
-        "lines.console.customers",
-    ): "the customer part's HTTP API is in the core's api folder",
-    ("lines.console.api.routing_rules", "lines.routing"): "routing's HTTP API is served from the core's api folder",
-    ("lines.console.api.sla", "lines.sla"): "SLA's HTTP API is served from the core's api folder",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 """(importer, imported) pairs allowed for now, each with why."""
 
 
