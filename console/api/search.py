@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from lines.console.api.errors import ApiError
-from lines.console.api.routing import MAX_ID, Call, Out, Query, Route
+from lines.console.api.route_table import MAX_ID, Call, Out, Query, Route
 from lines.console.keys import sessions_key
 from lines.console.search.query import MAX_QUERY_CHARS, QueryError, search
 
