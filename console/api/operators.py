@@ -6,9 +6,10 @@ Who may change what (field allow-lists, no mass assignment):
   with them: every field but role, and team changes only within the lead's own teams;
 - an admin changes anything, except their own role and active flag (no locking oneself out).
 A role change or deactivation revokes the target's sessions (open sockets close at once); a password
-change revokes their other sessions. A change routing cares about (capacity, skills, teams...) is
-queued as the change job `operator`, so the live queue follows and a waiting conversation that now
-fits is served at once.
+change revokes their other sessions. A deactivated operator goes offline and their open
+conversations go back to the queue (the change job `requeue` for each). A change routing cares
+about (capacity, skills, teams...) is queued as the change job `operator`, so the live queue follows
+and a waiting conversation that now fits is served at once.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from lines.console.api.errors import ApiError
 from lines.console.api.route_table import Body, Call, Route
 from lines.console.api.schemas import OperatorList, OperatorOut
 from lines.console.auth import AuthContext, announce_session_change, revoke_operator_sessions
-from lines.console.changes import OperatorChanged
+from lines.console.changes import OperatorChanged, Requeue
 from lines.console.events import Events
 from lines.console.keys import bus_key, events_key, sessions_key
-from lines.console.models import Operator, Role, Team
+from lines.console.models import Conversation, Operator, Presence, PresenceChange, Role, Status, Team, utcnow
 from lines.console.passwords import hash_password
 from lines.console.serialize import operator_dict
 from lines.console.settings import check_email_address
@@ -271,6 +272,24 @@ async def patch_operator(call: Call) -> dict[str, Any]:
                 target.skills = body.skills
             if body.capacity is not None:
                 target.capacity = body.capacity.model_dump()
+            deactivated = body.active is False and target.active
+            held: list[int] = []
+            if deactivated:
+                # Nobody answers for a deactivated operator: offline, and their open conversations
+                # go back to the queue (routing's `requeue` after the commit).
+                if target.presence != Presence.OFFLINE:
+                    now = utcnow()
+                    target.presence, target.presence_changed_at = Presence.OFFLINE, now
+                    session.add(PresenceChange(operator_id=target.id, presence=Presence.OFFLINE, at=now))
+                held = list(
+                    (
+                        await session.scalars(
+                            select(Conversation.id).where(
+                                Conversation.assignee_id == target.id, Conversation.status == Status.OPEN
+                            )
+                        )
+                    ).all()
+                )
             if body.active is not None:
                 target.active = body.active
             if revoke_all:
@@ -284,6 +303,8 @@ async def patch_operator(call: Call) -> dict[str, Any]:
         await announce_session_change(call.app[bus_key], updated.id)
     if fields & ROUTING_FIELDS:
         await _tell_routing(call.app[events_key], updated.id, before, RoutingView.of(updated))
+    for conversation_id in held:
+        await call.app[events_key].change(Requeue(conversation_id=conversation_id, reason="operator_deactivated"))
     return operator_dict(updated)
 
 

@@ -15,7 +15,7 @@ from lines.console.settings import Settings
 from lines.routing.live import QUEUE_CHANGED
 from tests.api.helpers import Client, auth_headers, eventually, inbound
 from tests.conftest import Database, Staff, make_settings
-from tests.routing.helpers import assignee_of, presence, publish, set_capacity
+from tests.routing.helpers import assignee_of, decisions_of, presence, publish, set_capacity
 
 
 @pytest.fixture
@@ -61,6 +61,29 @@ async def test_raising_capacity_serves_a_waiting_conversation_at_once(client: Cl
         return await assignee_of(client, conversation) == staff.anna
 
     await eventually(assigned)  # the sweep is an hour away
+
+
+async def test_deactivating_an_operator_puts_their_open_conversations_back_in_the_queue(
+    client: Client, staff: Staff
+) -> None:
+    await publish(client)
+    await presence(client, "anna", "online")
+    result = await client.app[inbox_key].ingest(inbound("my order is late", "visitor-held"))
+
+    async def held() -> bool:
+        return await assignee_of(client, result.conversation_id) == staff.anna
+
+    await eventually(held)
+    response = await client.patch(
+        f"/api/v1/operators/{staff.anna}", json={"active": False}, headers=await auth_headers(client, "admin")
+    )
+    assert response.status == 200 and (await response.json())["presence"] == "offline"
+
+    async def back() -> bool:
+        return await assignee_of(client, result.conversation_id) is None
+
+    await eventually(back)  # the sweep is an hour away
+    assert "operator_deactivated" in [d.reason for d in await decisions_of(client, result.conversation_id)]
 
 
 async def test_a_new_skill_serves_a_conversation_that_needs_it(client: Client, staff: Staff) -> None:
