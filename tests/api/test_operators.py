@@ -213,3 +213,39 @@ async def test_a_team_name_outside_the_pattern_is_422(client: Client, staff: Sta
         "/api/v1/teams", json={"name": "Sales Team!"}, headers=await auth_headers(client, "admin")
     )
     assert (await response.json())["error"]["message"].startswith("name:")
+
+
+async def patch_team(client: Client, who: str, team: int, body: dict[str, Any]) -> Any:
+    return await client.patch(f"/api/v1/teams/{team}", json=body, headers=await auth_headers(client, who))
+
+
+async def members_of(client: Client, team: str) -> set[str]:
+    response = await client.get("/api/v1/operators", headers=await auth_headers(client, "admin"))
+    return {o["login"] for o in (await response.json())["operators"] if team in o["teams"]}
+
+
+async def test_an_admin_renames_a_team_and_sets_its_members(client: Client, staff: Staff) -> None:
+    response = await patch_team(client, "admin", staff.support, {"title": "Care", "members": ["anna", "boris"]})
+    assert response.status == 200
+    assert (await response.json())["title"] == "Care"
+    assert await members_of(client, "support") == {"anna", "boris"}  # the lead left, boris joined
+    assert await members_of(client, "sales") == {"lead", "boris"}
+
+
+async def test_an_unknown_member_changes_nothing(client: Client, staff: Staff) -> None:
+    response = await patch_team(client, "admin", staff.support, {"title": "Care", "members": ["anna", "ghost"]})
+    assert await error_of(response) == (422, "unknown_operator")
+    assert "members: ghost" in (await response.json())["error"]["message"]
+    teams = await (await client.get("/api/v1/teams", headers=await auth_headers(client, "admin"))).json()
+    assert {t["title"] for t in teams["teams"]} == {"Support", "Sales"}
+    assert await members_of(client, "support") == {"lead", "anna"}
+
+
+async def test_an_empty_team_title_is_refused_at_the_field(client: Client, staff: Staff) -> None:
+    response = await patch_team(client, "admin", staff.support, {"title": ""})
+    assert await error_of(response) == (422, "validation_error")
+    assert (await response.json())["error"]["message"].startswith("title:")
+
+
+async def test_only_admins_change_teams(client: Client, staff: Staff) -> None:
+    assert await error_of(await patch_team(client, "lead", staff.support, {"title": "Mine"})) == (403, "forbidden")
