@@ -1,0 +1,1 @@
+"""The core's administration pages: operators and teams (`/admin/...`), built on the API."""
