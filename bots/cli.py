@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from lines.bots.evaluate import EvalError, evaluate, load_cases
 from lines.bots.kb import ArticleError, load_dir
 from lines.bots.retrieval import Index
+from lines.bots.semantic import load_encoder
 from lines.bots.store import ImportResult, import_articles
 from lines.console.db import create_engine, session_maker
 from lines.console.migrate import upgrade
@@ -39,7 +40,11 @@ async def run_import(
     try:
         await upgrade(engine)
         return await import_articles(
-            session_maker(engine), articles, archive_missing=archive, progress=progress_bar(len(articles), out)
+            session_maker(engine),
+            articles,
+            archive_missing=archive,
+            progress=progress_bar(len(articles), out),
+            encoder=load_encoder() if settings.bot.encoder == "auto" else None,
         )
     finally:
         await engine.dispose()

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lines.bots.models import BotFeedback, BotQuery
 from lines.bots.retrieval import Result
+from lines.bots.semantic import load_encoder
 from lines.bots.store import KnowledgeBase
 from lines.bots.text import language_of
 from lines.console.automated import Button, send_automated
@@ -144,7 +145,8 @@ class Bot:
     def kb(self) -> KnowledgeBase:
         if self._kb is None:
             settings = self.app[settings_key].bot
-            self._kb = KnowledgeBase(self.app[sessions_key], settings.threshold, settings.margin)
+            encoder = load_encoder() if settings.encoder == "auto" else None
+            self._kb = KnowledgeBase(self.app[sessions_key], settings.threshold, settings.margin, encoder)
         return self._kb
 
     async def _openness(self, channel: str, inbox: str, team_id: int | None) -> Openness:

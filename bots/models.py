@@ -1,7 +1,7 @@
 """Tables of this part, on the core's `Base` so that Alembic and the tests see one metadata.
 
 - `kb_articles`: the current state of each article (by its text id), `draft`, `published` or
-  `archived`; `version` counts its saved versions.
+  `archived`; `version` counts its saved versions; `embedding` its sentence vectors (bots/semantic.py).
 - `kb_article_versions`: every saved version of every article, never rewritten.
 - `bot_queries`: what the bot was asked on each customer message and how sure it was (the KB-gap
   report groups the unsure ones).
@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lines.console.models import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -35,6 +35,8 @@ class KbArticle(Base):
     source: Mapped[str] = mapped_column(String(16), default="editor")  # editor | import
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id", ondelete="SET NULL"))
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)  # bots/semantic.py
+    embedding_key: Mapped[str | None] = mapped_column(String(80))
 
 
 class KbArticleVersion(Base):

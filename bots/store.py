@@ -4,6 +4,10 @@ Every save writes a new row in `kb_article_versions` and bumps `kb_articles.vers
 rewritten. Only `published` articles are searched. Each process keeps one `Index` and rebuilds it
 when the KB changes: after its own edits at once, and after another worker's within
 `RELOAD_SECONDS` (it compares the number of articles and the latest `updated_at`).
+
+With a sentence encoder, published articles keep their vectors in `kb_articles.embedding`:
+`refresh_embeddings` encodes those whose text or model changed (on import, and before the index
+is rebuilt, so articles edited in the console are covered too); the index reads them back.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import func, select
 from lines.bots.kb import Article, make_article
 from lines.bots.models import KbArticle, KbArticleVersion
 from lines.bots.retrieval import DEFAULT_MARGIN, DEFAULT_THRESHOLD, Index, Result
+from lines.bots.semantic import Encoder, SemanticIndex, decode, encode_article, key_of
 from lines.console.db import SessionMaker
 from lines.console.models import utcnow
 
@@ -136,6 +141,7 @@ async def import_articles(
     *,
     archive_missing: bool = True,
     progress: Callable[[int], None] | None = None,
+    encoder: Encoder | None = None,
 ) -> ImportResult:
     """Import a folder's articles as published; re-import updates, archive articles gone from it.
 
@@ -171,24 +177,57 @@ async def import_articles(
         for slug in gone:
             await set_status(sessions, slug, "archived")
             archived += 1
+    if encoder is not None:
+        await refresh_embeddings(sessions, encoder)
     return ImportResult(created, updated, unchanged, archived)
 
 
+async def refresh_embeddings(sessions: SessionMaker, encoder: Encoder) -> int:
+    """Encode the published articles whose stored vectors are missing or stale; returns how many."""
+    async with sessions() as session:
+        rows = (await session.execute(select(KbArticle).where(KbArticle.status == "published"))).scalars().all()
+        stale = [
+            (row.id, to_article(row)) for row in rows if row.embedding_key != key_of(to_article(row), encoder.name)
+        ]
+    for row_id, article in stale:
+        blob = await asyncio.to_thread(encode_article, encoder, article)
+        async with sessions() as session, session.begin():
+            row = await session.get(KbArticle, row_id)
+            if row is not None:
+                row.embedding, row.embedding_key = blob, key_of(article, encoder.name)
+    return len(stale)
+
+
 async def published_articles(sessions: SessionMaker) -> list[Article]:
+    return [article for article, _ in await _published_with_vectors(sessions, None)]
+
+
+async def _published_with_vectors(sessions: SessionMaker, model: str | None) -> list[tuple[Article, bytes | None]]:
+    """Published articles with their stored vectors when made by `model` from the current text."""
     async with sessions() as session:
         rows = (
             await session.execute(select(KbArticle).where(KbArticle.status == "published").order_by(KbArticle.slug))
         ).scalars()
-        return [to_article(row) for row in rows]
+        out = []
+        for row in rows:
+            article = to_article(row)
+            fresh = model is not None and row.embedding is not None and row.embedding_key == key_of(article, model)
+            out.append((article, row.embedding if fresh else None))
+        return out
 
 
 class KnowledgeBase:
     """The searchable published KB of one process."""
 
     def __init__(
-        self, sessions: SessionMaker, threshold: float = DEFAULT_THRESHOLD, margin: float = DEFAULT_MARGIN
+        self,
+        sessions: SessionMaker,
+        threshold: float = DEFAULT_THRESHOLD,
+        margin: float = DEFAULT_MARGIN,
+        encoder: Encoder | None = None,
     ) -> None:
         self._sessions = sessions
+        self._encoder = encoder
         self._threshold = threshold
         self._margin = margin
         self._index: Index | None = None
@@ -218,14 +257,30 @@ class KnowledgeBase:
                 return self._index
             stamp = await self._current_stamp()
             if self._index is None or stamp != self._stamp:
-                articles = await published_articles(self._sessions)
-                self._index = await asyncio.to_thread(Index, articles, self._threshold, self._margin)
+                self._index = await self._build()
                 self._stamp = stamp
             self._checked = time.monotonic()
             return self._index
 
+    async def _build(self) -> Index:
+        encoder = self._encoder
+        if encoder is None:
+            articles = await published_articles(self._sessions)
+            return await asyncio.to_thread(Index, articles, self._threshold, self._margin)
+        await refresh_embeddings(self._sessions, encoder)
+        pairs = await _published_with_vectors(self._sessions, encoder.name)
+        if any(blob is None for _, blob in pairs):  # edited meanwhile: rank lexically until the next rebuild
+            encoder = None
+        semantic = SemanticIndex([decode(blob) for _, blob in pairs if blob is not None]) if encoder else None
+        articles = [article for article, _ in pairs]
+        return await asyncio.to_thread(
+            lambda: Index(articles, self._threshold, self._margin, encoder=encoder, semantic=semantic)
+        )
+
     async def search(self, text: str, limit: int = 3, lang: str | None = None) -> Result:
         index = await self.index()
+        if index.encoder is not None:
+            return await asyncio.to_thread(index.search, text, limit, lang)
         return index.search(text, limit=limit, lang=lang)
 
 

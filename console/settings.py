@@ -164,6 +164,8 @@ class BotSettings(_Section):
     name: str = "Lines bot"
     threshold: Annotated[float, Field(ge=0, le=1)] = 0.4
     margin: Annotated[float, Field(ge=0, le=1)] = 0.12
+    encoder: Literal["auto", "off"] = "auto"
+    """`auto`: rank with the shipped sentence encoder too when its package is installed; `off`: lexically only."""
     disabled_channels: list[str] = []
     disabled_lead_types: list[str] = []
 

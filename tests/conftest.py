@@ -95,6 +95,8 @@ def make_settings(tmp_path: Path, database: Database, redis_url: str = "", **ove
         "outbox": {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "poll_seconds": 0.05},
         # Open round the clock, so what the bot and SLA do never depends on when the suite runs.
         "sla": {"policies_file": str(ALWAYS_OPEN_SLA)},
+        # Lexical ranking: encoding a KB costs seconds; the encoder's own tests turn it on.
+        "bot": {"encoder": "off"},
         "channels": {
             "webchat": [
                 {"site_key": "demo", "origins": ["*"], "team": "support", "identity_secret": "site-secret"},
