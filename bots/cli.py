@@ -65,7 +65,8 @@ def cmd_kb_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_kb_eval(args: argparse.Namespace, err: TextIO | None = None) -> int:
     err = err or sys.stderr
     try:
-        index = Index(load_dir(args.kb_dir))
+        encoder = load_encoder() if args.encoder == "auto" else None
+        index = Index(load_dir(args.kb_dir), encoder=encoder)
         if args.threshold is not None:
             index.threshold = args.threshold
         if args.margin is not None:
@@ -74,12 +75,19 @@ def cmd_kb_eval(args: argparse.Namespace, err: TextIO | None = None) -> int:
         progress = progress_bar(len(cases), err) if err.isatty() else None
         report = evaluate(index, cases, progress=progress)
         if args.json:
-            body = {"kb": args.kb_dir, "eval": args.eval_file, "articles": len(index), **report.as_dict()}
+            body = {
+                "kb": args.kb_dir,
+                "eval": args.eval_file,
+                "articles": len(index),
+                "encoder": index.encoder.name if index.encoder else None,
+                **report.as_dict(),
+            }
             Path(args.json).write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     except (ArticleError, EvalError, OSError) as error:
         print(f"kb eval: {error}", file=sys.stderr)
         return 1
-    print(f"knowledge base   {len(index)} articles from {args.kb_dir}")
+    ranking = f"lexical + {index.encoder.name}" if index.encoder else "lexical"
+    print(f"knowledge base   {len(index)} articles from {args.kb_dir}, ranked {ranking}")
     print("\n".join(report.lines()))
     if args.verbose:
         print("\n".join(report.misses))
@@ -102,6 +110,9 @@ def add_parser(sub: Any, settings_of: Callable[[argparse.Namespace], Settings]) 
     ev.add_argument("eval_file")
     ev.add_argument("--threshold", type=float)
     ev.add_argument("--margin", type=float)
+    ev.add_argument(
+        "--encoder", choices=("auto", "off"), default="auto", help="off: rank lexically only (default: auto)"
+    )
     ev.add_argument("--json", metavar="FILE", help="also write the figures, per category, as JSON to FILE")
     ev.add_argument("-v", "--verbose", action="store_true", help="list the misses")
     ev.set_defaults(func=cmd_kb_eval)

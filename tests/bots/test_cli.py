@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def config(tmp_path: Path) -> Path:
     file = tmp_path / "lines.toml"
-    file.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    file.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n[bot]\nencoder = "off"\n', encoding="utf-8")
     return file
 
 
@@ -49,7 +49,16 @@ def test_kb_import_of_a_bad_file_names_it_and_fails(
 
 
 def test_kb_eval_prints_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["kb", "eval", str(ROOT / "config" / "kb"), str(Path(__file__).parent / "eval" / "shop.jsonl")])
+    code = main(
+        [
+            "kb",
+            "eval",
+            str(ROOT / "config" / "kb"),
+            str(Path(__file__).parent / "eval" / "shop.jsonl"),
+            "--encoder",
+            "off",
+        ]
+    )
     out = capsys.readouterr()[0]
     assert code == 0
     for figure in ("top-1 accuracy", "top-3 recall", "false auto", "coverage"):
@@ -59,7 +68,7 @@ def test_kb_eval_prints_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
 def test_kb_eval_refuses_a_malformed_eval_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "eval.jsonl"
     bad.write_text(json.dumps({"question": "x"}) + "\n", encoding="utf-8")
-    assert main(["kb", "eval", str(ROOT / "config" / "kb"), str(bad)]) == 1
+    assert main(["kb", "eval", str(ROOT / "config" / "kb"), str(bad), "--encoder", "off"]) == 1
     assert "eval.jsonl:1" in capsys.readouterr()[1]
 
 
@@ -72,7 +81,7 @@ def test_kb_eval_writes_per_category_figures_as_json(tmp_path: Path, capsys: pyt
     ]
     cases.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "report.json"
-    assert main(["kb", "eval", str(ROOT / "config" / "kb"), str(cases), "--json", str(out)]) == 0
+    assert main(["kb", "eval", str(ROOT / "config" / "kb"), str(cases), "--json", str(out), "--encoder", "off"]) == 0
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["answerable"] == 2 and report["out_of_scope"] == 1
     assert report["top1"] == 1.0 and report["false_auto"] == 0.0
@@ -91,7 +100,13 @@ class Terminal(io.StringIO):
 def test_kb_eval_shows_a_progress_bar_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
     shop = str(Path(__file__).parent / "eval" / "shop.jsonl")
     args = argparse.Namespace(
-        kb_dir=str(ROOT / "config" / "kb"), eval_file=shop, threshold=None, margin=None, json=None, verbose=False
+        kb_dir=str(ROOT / "config" / "kb"),
+        eval_file=shop,
+        threshold=None,
+        margin=None,
+        json=None,
+        verbose=False,
+        encoder="off",
     )
     terminal = Terminal()
     assert cmd_kb_eval(args, err=terminal) == 0
