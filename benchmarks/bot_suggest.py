@@ -12,7 +12,7 @@ With `--encoder` each search also encodes the query with the shipped sentence en
 the similarity to every article's units. The articles' vectors are random unit vectors of the
 encoder's size (one per title, question and answer, as stored): encoding 1,000 articles would take
 minutes and does not change the cost of a search; the query is encoded for real.
-""")
+"""
 
 from __future__ import annotations
 
