@@ -54,6 +54,17 @@ class Row:
     unread: bool
     last_text: str
     last_direction: str | None
+    last_author_kind: str | None = None
+    last_author_name: str = ""
+
+    def preview_dict(self) -> dict[str, Any]:
+        """The preview as the page's JSON carries it, for console.js to render like `_row.html`."""
+        return {
+            "text": self.last_text,
+            "direction": self.last_direction,
+            "author_kind": self.last_author_kind,
+            "author_name": self.last_author_name,
+        }
 
 
 async def counts(session: AsyncSession, scope: Scope, status: str, sla_state: str = "any") -> dict[str, int]:
@@ -108,8 +119,17 @@ async def inbox_rows(
     for c in conversations:
         message = last.get(c.id)
         text = message_preview(message) or preview(c.subject)
-        rows.append(Row(c, is_unread(c, reads.get(c.id)), text, message.direction if message else None))
+        kind, name = preview_author(message)
+        rows.append(Row(c, is_unread(c, reads.get(c.id)), text, message.direction if message else None, kind, name))
     return rows
+
+
+def preview_author(message: Message | None) -> tuple[str | None, str]:
+    """Who wrote the previewed message: (`author_kind`, name). The row template and console.js label it
+    from these alone ("Customer:", "Bot:", or the operator's name), so both read the same."""
+    if message is None:
+        return None, ""
+    return str(message.author_kind), message.author_name or ""
 
 
 async def last_messages(session: AsyncSession, conversation_ids: list[int]) -> dict[int, Message]:

@@ -261,7 +261,7 @@ async def inbox(request: web.Request) -> web.Response:
         "sort": sort,
         "sla_state": sla_state,
         "teams": sorted(ctx.scope.team_ids),
-        "conversations": [conversation_dict(r.conversation, r.unread) for r in rows],
+        "conversations": [conversation_dict(r.conversation, r.unread) | {"preview": r.preview_dict()} for r in rows],
     }
     return Page(request, ctx).render(
         "inbox.html",

@@ -438,7 +438,7 @@
       time.setAttribute("datetime", c.last_message_at);
       time.textContent = ago(c.last_message_at);
     }
-    if (preview) this.setPreview(row, preview.text, preview.direction);
+    if (preview) this.setPreview(row, preview.text, preview);
     else if (!$('[data-field="preview"]', row).textContent && c.subject) this.setPreview(row, c.subject, null);
     var status = $('[data-field="status"]', row);
     status.className = "badge status status-" + c.status;
@@ -457,11 +457,21 @@
     else assignee.appendChild(el("span", { class: "muted" }, t("Unassigned")));
   };
 
-  Inbox.prototype.setPreview = function (row, text, direction) {
+  // The same rules as author_label() in _row.html: the customer, the bot, or the operator by name.
+  function authorLabel(kind, name) {
+    if (kind === "contact") return t("Customer:");
+    if (kind === "bot") return t("Bot:");
+    if (kind === "operator" && name) return name + ":";
+    return "";
+  }
+
+  // `author` is a message or preview ({author_kind, author_name}) or null for the subject.
+  Inbox.prototype.setPreview = function (row, text, author) {
     var node = $('[data-field="preview"]', row);
     node.textContent = "";
-    if (direction === "out") {
-      node.appendChild(el("span", { class: "you" }, t("You:")));
+    var label = author ? authorLabel(author.author_kind, author.author_name) : "";
+    if (label) {
+      node.appendChild(el("span", { class: "author author-" + author.author_kind, "data-testid": "preview-author" }, label));
       node.appendChild(document.createTextNode(" "));
     }
     node.appendChild(document.createTextNode(String(text || "").replace(/\s+/g, " ").trim().slice(0, 160)));
@@ -578,7 +588,7 @@
       if (known && (data.direction === "in" || data.direction === "out")) known.last_message = data;
       var row = this.row(data.conversation_id);
       if (!row) return;
-      if (data.direction === "in" || data.direction === "out") this.setPreview(row, messagePreview(data), data.direction);
+      if (data.direction === "in" || data.direction === "out") this.setPreview(row, messagePreview(data), data);
       if (data.direction === "in") row.classList.add("unread");
       if (data.created_at) {
         var c = this.known[data.conversation_id];
@@ -619,8 +629,9 @@
   function previewOf(c) {
     var last = c.last_message || c.preview;
     if (!last) return null;
-    if (typeof last === "string") return { text: last, direction: null };
-    return { text: messagePreview(last), direction: last.direction };
+    if (typeof last === "string") return { text: last };
+    if (last.author_kind !== undefined && typeof last.text === "string" && !last.id) return last;
+    return { text: messagePreview(last), author_kind: last.author_kind, author_name: last.author_name };
   }
 
   // ---- conversation --------------------------------------------------------------------------
