@@ -336,7 +336,7 @@ async def gap_report(app: web.Application, days: int, limit: int) -> tuple[list[
             groups[" ".join(sorted(terms[:3]))].append(row)
     gaps = []
     for topic, items in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:limit]:
-        nearest = defaultdict(int)
+        nearest: defaultdict[str, int] = defaultdict(int)
         for item in items:
             if item.best_article:
                 nearest[item.best_article] += 1

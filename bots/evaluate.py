@@ -66,7 +66,7 @@ class Tally:
     def coverage(self) -> float:
         return self.covered / self.answerable if self.answerable else 0.0
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "answerable": self.answerable,
             "out_of_scope": self.out_of_scope,

@@ -166,14 +166,14 @@ async def import_articles(
     archived = 0
     if archive_missing:
         async with sessions() as session:
-            gone = (
+            found = (
                 await session.execute(
                     select(KbArticle.slug).where(
                         KbArticle.source == "import", KbArticle.status != "archived", KbArticle.slug.not_in(seen)
                     )
                 )
             ).scalars()
-            gone = list(gone)
+            gone = list(found)
         for slug in gone:
             await set_status(sessions, slug, "archived")
             archived += 1

@@ -197,7 +197,8 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     app[inbox_key] = Inbox(sessions, events, app[bus_key], teams)
     app[history_key] = CustomerHistory(sessions)
     app[channel_state_key] = ChannelStateStore(sessions)
-    worker = OutboxWorker(sessions, app[channels_key], events, settings.outbox, settings.data_path, app[metrics_key])
+    channels = app[channels_key]
+    worker = OutboxWorker(sessions, channels, events, settings.outbox, settings.data_path, app[metrics_key])
     app[outbox_key] = worker
     waker = SnoozeWaker(sessions, events, settings.console.snooze_check_seconds)
     app[snooze_key] = waker

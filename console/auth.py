@@ -182,7 +182,7 @@ async def context_for_token(app: web.Application, token: str, via: Via) -> AuthC
 
 async def authenticate(request: web.Request) -> AuthContext | None:
     """Who sent this request (bearer header or cookie); None if nobody valid. Cached per request."""
-    cached = request.get(_auth_key)
+    cached: _Cached | None = request.get(_auth_key)
     if cached is not None:
         return cached.context
     found = credentials(request)

@@ -131,7 +131,7 @@ def extract_messages() -> dict[str, list[str]]:
     web = Path(str(resources.files("lines.web")))
     found: dict[str, list[str]] = {}
 
-    def add(message: str | tuple[str, ...] | None, where: str) -> None:
+    def add(message: str | tuple[str | None, ...] | None, where: str) -> None:
         # `_(item.label)` in a template has no literal: its msgid is marked where the item is made.
         for msgid in (message,) if isinstance(message, str) else message or ():
             if msgid:

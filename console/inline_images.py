@@ -52,7 +52,8 @@ def inline_urls(message: Message) -> dict[str, str]:
     by_cid = extra.get("inline")
     if not isinstance(by_cid, dict) or not by_cid:
         return {}
-    paths = extra.get("inline_paths") if isinstance(extra.get("inline_paths"), dict) else {}
+    inline_paths = extra.get("inline_paths")
+    paths: dict[str, str] = inline_paths if isinstance(inline_paths, dict) else {}
     shown = [a for a in message.attachments if a.stored and a.content_type in INLINE_TYPES]
     urls: dict[str, str] = {}
     for cid, filename in by_cid.items():

@@ -47,12 +47,12 @@ channels_key = web.AppKey("channels", dict[tuple[str, str], "BaseChannel"])
 ReplySignature: TypeAlias = Callable[[AsyncSession, Conversation, int], Awaitable[str]]
 """The signature to add to operator `int`'s public reply in a conversation, as plain text ("" for
 none): `console/customers/signatures.py`."""
-reply_signature_key = web.AppKey("reply_signature", ReplySignature)
+reply_signature_key: web.AppKey[ReplySignature] = web.AppKey("reply_signature")
 """Set by the customer part: the signature added to an operator's reply (absent: none)."""
 RoomCheck: TypeAlias = Callable[[AsyncSession, Operator, str], Awaitable[bool]]
 """Whether an operator may take one more conversation on a channel by a manual assignment (may lock
 the operator's row for the rest of the transaction)."""
-room_check_key = web.AppKey("room_check", RoomCheck)
+room_check_key: web.AppKey[RoomCheck] = web.AppKey("room_check")
 """Set by the routing part, which owns capacities and loads (absent: no limit)."""
 ChangeProcessor: TypeAlias = Callable[[ChangeJob], Awaitable[None]]
 """Called with each job of the changes queue (`Events.change`); dispatches on the job's type."""

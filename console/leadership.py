@@ -20,8 +20,8 @@ import contextlib
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import text
 
@@ -90,11 +90,11 @@ class RedisLeases:
         return await self.renew(name, token, ttl)
 
     async def renew(self, name: str, token: str, ttl: float) -> bool:
-        extended = await self._redis.eval(RENEW, 1, self.key(name), token, str(max(1, int(ttl * 1000))))  # type: ignore[misc]
+        extended = await self._redis.eval(RENEW, 1, self.key(name), token, str(max(1, int(ttl * 1000))))
         return bool(extended)
 
     async def release(self, name: str, token: str) -> None:
-        await self._redis.eval(RELEASE, 1, self.key(name), token)  # type: ignore[misc]
+        await self._redis.eval(RELEASE, 1, self.key(name), token)
 
 
 def advisory_key(scope: str, name: str) -> int:
@@ -167,7 +167,7 @@ class Leadership:
         self.leases = leases
         self.ttl = ttl
 
-    async def run(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+    async def run(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Wait for the lease on `name`, run `work()` while holding it, and give the lease up after.
 
         When the lease is lost (renewal refused, or not confirmed before it would expire), `work` is

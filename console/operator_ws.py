@@ -375,12 +375,13 @@ async def _close_sockets(app: web.Application) -> None:
 DOC_ROUTE = Route(
     "GET",
     PATH,
-    events_ws,
+    None,
     "Operator events WebSocket (bearer token in ?token= or Authorization, or the session cookie)",
     None,
     errors=(403,),
     tag="events",
     websocket=True,
+    name=events_ws.__name__,
 )
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -226,7 +227,7 @@ class OutboxWorker:
 
     async def _thread_extra(
         self, session: AsyncSession, item: OutboxItem, message: Message, conversation: Conversation
-    ) -> dict:
+    ) -> dict[str, Any]:
         """For threaded channels (email): the conversation's earlier external ids, oldest first, and
         the reply address of the customer's latest message, under `extra["thread"]`."""
         channel = self._channels.get((item.channel, item.inbox))

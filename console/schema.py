@@ -13,6 +13,6 @@ metadata = _core.Base.metadata
 _search.attach(metadata)
 
 
-def include_name(name: str | None, type_: str, _parent: dict[str, str | None]) -> bool:
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
     """For Alembic's comparisons: the search tables are made by their own DDL, not by models."""
     return not (type_ == "table" and _search.is_search_table(name))

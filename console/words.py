@@ -26,7 +26,7 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
 def stem(word: str) -> str:
     """The stem of one word (any case)."""
     word = word.lower().replace("ё", "е")
-    return _stemmer("russian" if CYRILLIC.search(word) else "english").stemWord(word)
+    return str(_stemmer("russian" if CYRILLIC.search(word) else "english").stemWord(word))
 
 
 def spans(text: str) -> Iterator[tuple[int, int, str]]:

@@ -308,6 +308,8 @@ async def live_queue(call: Call) -> dict[str, Any]:
         ).all()
     load: dict[int, dict[str, int]] = {}
     for assignee_id, channel, count in loads:
+        if assignee_id is None:  # excluded by the query; tells the type checker
+            continue
         kinds = load.setdefault(assignee_id, {"chat": 0, "email": 0})
         kinds[channel_kind(channel)] += count
     oldest = [since for _, _, since in per_type if since is not None]

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, case, exists, func, or_, select, update
+from sqlalchemy import Select, Table, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -69,9 +69,12 @@ ARRIVAL_GRACE = timedelta(seconds=60)
 """A conversation routing has not classified yet (no lead type) is left to its own `inbound` job for
 this long (the customer part may close it as a survey answer, the bot may take it); after that the
 queue takes it anyway, in case the job was lost."""
+# Core statements on the mapped tables: they leave the session's objects alone.
+OPERATORS = cast(Table, Operator.__table__)
+QUEUE_NOTICES = cast(Table, RoutingQueueNotice.__table__)
 
 
-def waiting_query() -> Select[tuple[int]]:
+def waiting_query() -> Select[int]:
     """Ids of conversations waiting for an operator, in serving order: priority, SLA urgency, age."""
     return (
         select(Conversation.id)
@@ -110,7 +113,7 @@ async def has_room(
     capacity = (operator.capacity or {}).get(kind)
     if capacity is None and unset_is_unlimited:
         return True
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(Operator.id).where(Operator.id == operator.id).with_for_update())
     return await operator_load(session, operator.id, kind) < int(capacity or 0)
 
@@ -359,9 +362,7 @@ class Router:
             conversation.team_id = team_id
         conversation.assigned_at = now
         conversation.updated_at = now
-        await session.execute(
-            update(Operator.__table__).where(Operator.__table__.c.id == operator_id).values(last_assigned_at=now)
-        )
+        await session.execute(update(OPERATORS).where(OPERATORS.c.id == operator_id).values(last_assigned_at=now))
         explanation = {**explanation, "previous_operator_id": take_from}
         record_decision(
             session,
@@ -375,9 +376,7 @@ class Router:
             rules_version=explanation.get("rules_version"),
         )
         if head.has_notice:
-            await session.execute(
-                RoutingQueueNotice.__table__.delete().where(RoutingQueueNotice.conversation_id == conversation.id)
-            )
+            await session.execute(QUEUE_NOTICES.delete().where(RoutingQueueNotice.conversation_id == conversation.id))
         await session.flush()
         fresh = await session.scalar(
             select(Conversation)
@@ -621,6 +620,8 @@ class Router:
             ).all()
         made = []
         for conversation_id, assignee_id, lead_type, assigned_at, sla_due_at in rows:
+            if assigned_at is None or lead_type is None:  # excluded by the query; tells the type checker
+                continue
             if reply_due(assigned_at, limits[lead_type], sla_due_at) > now:
                 continue
             outcome = await self.route(conversation_id, reason="reply_overdue", take_from=assignee_id)

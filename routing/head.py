@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, null, select
+from sqlalchemy import Select, SQLColumnExpression, case, exists, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -39,8 +39,11 @@ class Head:
 
 
 def sticky_operator(
-    conversation_id: int | ColumnElement[int], contact_id: int | ColumnElement[int], sticky: Sticky, now: datetime
-) -> Select[tuple[int | None]]:
+    conversation_id: int | SQLColumnExpression[int],
+    contact_id: int | SQLColumnExpression[int],
+    sticky: Sticky,
+    now: datetime,
+) -> Select[int | None]:
     """The operator of the customer's latest other conversation within `sticky.within_days`."""
     earlier = EARLIER
     return (
@@ -91,7 +94,7 @@ def _head_query(conversation_id: int, sticky: Sticky | None, now: datetime, lock
 async def read_head(session: AsyncSession, conversation_id: int, sticky: Sticky | None, now: datetime) -> Head | None:
     """The conversation row (locked `FOR UPDATE SKIP LOCKED` on PostgreSQL) with what a decision needs
     about it; None if it does not exist or another worker holds it."""
-    lock = session.bind.dialect.name == "postgresql"
+    lock = session.get_bind().dialect.name == "postgresql"
     row = (await session.execute(_head_query(conversation_id, sticky, now, lock))).one_or_none()
     if row is None:
         return None

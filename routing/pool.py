@@ -93,7 +93,7 @@ async def claim(session: AsyncSession, candidate: Candidate, kind: str, *, wait:
     queue spread over the team instead of queueing on its least loaded operator. SQLite: the single
     pooled connection runs this transaction alone since its first read, so the load read with the
     pool is still exact and no second statement is needed."""
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return candidate.load < candidate.capacity
     lock = select(Operator.id).where(Operator.id == candidate.id).with_for_update(skip_locked=not wait)
     if await session.scalar(lock) is None:

@@ -122,7 +122,7 @@ def simulate(
             by_team[team_name].append(operator)
     priorities = {t.id: t.priority for t in rules.lead_types}
     start = start or datetime(2026, 1, 1, tzinfo=UTC)
-    classified: dict[tuple[str, str, tuple[str, ...]], str | None] = {}
+    classified: dict[tuple[str, str, tuple[str, ...], tuple[tuple[str, str], ...]], str | None] = {}
     releases: list[tuple[float, int, int, str]] = []  # (time, seq, operator id, kind)
     waiting: list[_Waiting] = []
     waits: dict[str, list[float]] = defaultdict(list)

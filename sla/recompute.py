@@ -110,7 +110,8 @@ class Recompute(Periodic):
                 .returning(SlaPolicyDocument.recompute_version, SlaPolicyDocument.recompute_cursor)
             )
             row = result.first()
-        return (int(row[0]), int(row[1])) if row is not None else None
+        # The update matched only a pending version, so a returned row's version is never None.
+        return (int(row[0]), int(row[1])) if row is not None and row[0] is not None else None
 
     async def _advance(self, version: int, cursor: int, finished: bool) -> bool:
         """Move the cursor (and renew the lease), or clear the marker; False when no longer ours."""

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -49,7 +50,8 @@ class RedisTimers:
 
     async def claim_due(self, now: datetime) -> list[int]:
         """Due ids this worker won: ZREM returns 1 to exactly one of the workers racing for one."""
-        due = await self.redis.zrangebyscore(self.key, "-inf", now.timestamp(), start=0, num=BATCH)
+        # redis-py types the reply of both protocol versions; this client speaks RESP2 with decoded strings.
+        due = cast(list[str], await self.redis.zrangebyscore(self.key, "-inf", now.timestamp(), start=0, num=BATCH))
         if not due:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -123,7 +125,7 @@ class TimerLoop:
             if not rows:
                 return
             try:
-                await self.redis.schedule_many([(r[0], r[1]) for r in rows])
+                await self.redis.schedule_many([(r[0], r[1]) for r in rows if r[1] is not None])
             except (RedisError, ConnectionError, OSError) as err:
                 log.warning("rebuilding the Redis SLA timers failed: %s", err)
                 return

@@ -225,12 +225,18 @@ def _detect_auto(message: Message, sender: str) -> str | None:
     return None
 
 
+def _parts(part: Message) -> list[Message]:
+    """The sub-messages of a multipart or message/* part (none for a leaf)."""
+    payload = part.get_payload()
+    return [sub for sub in payload if isinstance(sub, Message)] if isinstance(payload, list) else []
+
+
 def _bounce_details(message: Message, parsed: ParsedEmail) -> None:
     for part in message.walk():
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "text/rfc822-headers"):
             inner = part.get_payload()
-            if isinstance(inner, list) and inner:
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                 parsed.bounce_of += split_ids(_header(inner[0], "Message-ID"))
             else:
                 text = _text_of(part) if not isinstance(inner, list) else ""
@@ -238,18 +244,16 @@ def _bounce_details(message: Message, parsed: ParsedEmail) -> None:
                 if found:
                     parsed.bounce_of += split_ids(found.group(1))
         elif ctype == "message/delivery-status":
-            blocks = part.get_payload()
-            if isinstance(blocks, list):
-                for block in blocks:
-                    recipient = _header(block, "Final-Recipient") or _header(block, "Original-Recipient")
-                    action = _header(block, "Action").lower()
-                    if recipient and action in ("failed", ""):
-                        parsed.bounce_recipients.append(recipient.split(";", 1)[-1].strip().lower())
-                    if action in ("failed", "") and not parsed.bounce_status:
-                        parsed.bounce_status = _header(block, "Status").split()[0] if _header(block, "Status") else ""
-                    diagnostic = _header(block, "Diagnostic-Code") or _header(block, "Status")
-                    if diagnostic and not parsed.bounce_error:
-                        parsed.bounce_error = diagnostic.split(";", 1)[-1].strip()[:500]
+            for block in _parts(part):
+                recipient = _header(block, "Final-Recipient") or _header(block, "Original-Recipient")
+                action = _header(block, "Action").lower()
+                if recipient and action in ("failed", ""):
+                    parsed.bounce_recipients.append(recipient.split(";", 1)[-1].strip().lower())
+                if action in ("failed", "") and not parsed.bounce_status:
+                    parsed.bounce_status = _header(block, "Status").split()[0] if _header(block, "Status") else ""
+                diagnostic = _header(block, "Diagnostic-Code") or _header(block, "Status")
+                if diagnostic and not parsed.bounce_error:
+                    parsed.bounce_error = diagnostic.split(";", 1)[-1].strip()[:500]
     if not parsed.bounce_of:  # a plain-text bounce that quotes the headers inline
         found = re.search(r"(?im)^Message-ID:\s*(<[^>]+>)", parsed.text + "\n" + parsed.quoted)
         if found:
@@ -299,7 +303,8 @@ def _raw_body_text(raw: bytes, message: Message) -> str:
     """The body as the sender wrote it (everything after the header block), decoded as text."""
     parts = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)
     body = parts[1] if len(parts) == 2 else b""
-    return decode_bytes(body, message.get_param("charset") if message.get_param("charset") else None).strip()
+    charset = message.get_param("charset")
+    return decode_bytes(body, charset if isinstance(charset, str) and charset else None).strip()
 
 
 def _parse(message: EmailMessage, fallback_id: str, raw: bytes = b"") -> ParsedEmail:
@@ -381,7 +386,7 @@ def _walk(part: Message, plain: list[str], htmls: list[str], files: list[ParsedF
             raw = part.get_payload(decode=True)
             data = raw if isinstance(raw, bytes) else str(payload).encode()
         inner_subject = ""
-        if isinstance(payload, list) and payload:
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
             inner_subject = _header(payload[0], "Subject")
         name = inner_subject + ".eml" if inner_subject else f"message-{len(files) + 1}.eml"
         try:
@@ -393,9 +398,9 @@ def _walk(part: Message, plain: list[str], htmls: list[str], files: list[ParsedF
     if ctype.startswith("multipart/") and not part.is_multipart():
         return  # its boundary was never found: the body is recovered as text, not as a file
     if part.is_multipart():
-        subparts = part.get_payload()
-        if not isinstance(subparts, list):
+        if not isinstance(part.get_payload(), list):
             return
+        subparts = _parts(part)
         if ctype == "multipart/alternative":
             texts = [p for p in subparts if p.get_content_type() == "text/plain"]
             html_parts = [p for p in subparts if p.get_content_type() == "text/html"]

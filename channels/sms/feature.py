@@ -17,7 +17,7 @@ from lines.console.settings import ConfigError
 
 __all__ = ["SmsChannel", "setup"]
 
-sms_channels_key = web.AppKey("sms_channels", dict)
+sms_channels_key: web.AppKey[dict[str, SmsChannel]] = web.AppKey("sms_channels")
 
 
 def _channel(request: web.Request) -> SmsChannel:

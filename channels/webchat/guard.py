@@ -37,7 +37,7 @@ def own_origins(request: web.Request, settings: Settings) -> set[str]:
 
 
 def site_for(request: web.Request, settings: Settings) -> WebchatSite:
-    site = settings.webchat_site(request.match_info.get("site_key", ""))
+    site: WebchatSite | None = settings.webchat_site(request.match_info.get("site_key", ""))
     if site is None:
         raise Refused(404, "unknown_site", "no web-chat site with this key")
     return site

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
@@ -222,7 +223,12 @@ def _button(raw: dict[str, Any]) -> ButtonPress:
     return ButtonPress(message_id, button)
 
 
-PARSERS = {"hello": _hello, "message": _message, "typing": _typing, "button": _button}
+PARSERS: dict[str, Callable[[dict[str, Any]], Frame]] = {
+    "hello": _hello,
+    "message": _message,
+    "typing": _typing,
+    "button": _button,
+}
 
 
 def parse_frame(data: str) -> Frame:

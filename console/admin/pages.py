@@ -47,7 +47,8 @@ async def staff_for(session: AsyncSession, ctx: AuthContext) -> Staff:
         .where(Conversation.assignee_id.is_not(None), Conversation.status == Status.OPEN)
         .group_by(Conversation.assignee_id)
     )
-    loads = {int(assignee): int(count) for assignee, count in counted}
+    # `is not None` repeats the query's condition for the type checker.
+    loads = {int(assignee): int(count) for assignee, count in counted if assignee is not None}
     if not ctx.scope.is_admin:
         mine = ctx.scope.team_ids
         operators = [o for o in operators if {t.id for t in o.teams} & mine]

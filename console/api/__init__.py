@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TypeAlias
+from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from lines.console.api import blocking, conversations, operators, outreach, revisions, search, session, teams
 from lines.console.api.errors import api_errors
 from lines.console.api.openapi import build_openapi
 from lines.console.api.route_table import Route, add_routes, routes_key
-
-Middleware: TypeAlias = Callable[
-    [web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[web.StreamResponse]
-]
 
 ROUTES: list[Route] = [*session.ROUTES, *conversations.ROUTES, *operators.ROUTES, *teams.ROUTES]
 ROUTES += outreach.ROUTES

@@ -11,7 +11,7 @@ from lines.console.api.route_table import Route
 from lines.console.api.schemas import ErrorOut
 
 REF = "#/components/schemas/{model}"
-SECURITY = [{"bearer": []}, {"cookie": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
 ERRORS = {
     400: "Invalid JSON",
     401: "Not authenticated (or the session expired or was revoked)",
@@ -46,7 +46,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
-def _operation(route: Route, refs: dict[tuple[type[BaseModel], JsonSchemaMode], Any]) -> dict[str, Any]:
+def _operation(route: Route, refs: dict[tuple[Any, JsonSchemaMode], Any]) -> dict[str, Any]:
     error_ref = refs[(ErrorOut, "serialization")]
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}

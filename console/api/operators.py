@@ -127,7 +127,7 @@ async def create_operator(call: Call) -> dict[str, Any]:
     if not ctx.scope.is_lead:
         raise ApiError(403, "forbidden", "only leads and admins create operators")
     if not ctx.scope.is_admin:
-        if body.role != Role.OPERATOR:
+        if body.role != Role.OPERATOR.value:
             raise ApiError(403, "forbidden", "leads create only operators")
         outside = set(body.teams) - _lead_teams(ctx)
         if outside:
@@ -176,7 +176,7 @@ def _check_patch(ctx: AuthContext, target: Operator, fields: set[str], body: Ope
     target_teams = {t.name for t in target.teams}
     if target.role != Role.OPERATOR or (target_teams and not target_teams & lead_teams):
         raise ApiError(403, "forbidden", "leads manage only operators of their own teams")
-    if "role" in fields and body.role != Role.OPERATOR:
+    if "role" in fields and body.role != Role.OPERATOR.value:
         raise ApiError(403, "forbidden", "only admins change roles")
     if body.teams is not None:
         changed = target_teams ^ set(body.teams)

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from lines.console.actions import do_reply
 from lines.console.api.errors import ApiError
-from lines.console.api.route_table import Body, Call, Route
-from lines.console.api.schemas import ConversationOut, MessageOut, Out
+from lines.console.api.route_table import Body, Call, Out, Route
+from lines.console.api.schemas import ConversationOut, MessageOut
 from lines.console.changes import Assigned
 from lines.console.events import Audience
 from lines.console.inbox import clean_text, load_conversation, resolve_contact

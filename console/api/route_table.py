@@ -62,10 +62,11 @@ class Route:
     errors: tuple[int, ...] = ()
     tag: str = "api"
     websocket: bool = False  # documented only; the handler is added by its own module
+    name: str = ""  # the operation id when there is no `handler` to name it
 
     @property
     def operation_id(self) -> str:
-        name = self.handler.__name__ if self.handler else self.path.rsplit("/", 1)[-1]
+        name = self.name or (self.handler.__name__ if self.handler else self.path.rsplit("/", 1)[-1])
         return name.strip("_")
 
     @property

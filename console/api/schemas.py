@@ -179,7 +179,7 @@ class ConversationBrief(Out):
 
 
 class ConversationDetail(ConversationOut):
-    contact: ContactOut  # type: ignore[assignment]
+    contact: ContactOut
     messages: list[MessageOut]
     messages_truncated: bool
     previous_conversations: list[ConversationBrief]

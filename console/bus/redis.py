@@ -33,7 +33,7 @@ import os
 import secrets
 import socket
 import time
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -278,7 +278,9 @@ class RedisBus(EventBus):
                 raise
 
     async def _read(self, stream: str) -> list[Job]:
-        reply = await self.redis.xreadgroup(GROUP, self.consumer_name, {stream: ">"}, count=BATCH, block=self._block_ms)
+        raw = await self.redis.xreadgroup(GROUP, self.consumer_name, {stream: ">"}, count=BATCH, block=self._block_ms)
+        # redis-py types the reply of both protocol versions; this client speaks RESP2 with decoded strings.
+        reply = cast(list[tuple[str, list[tuple[str, dict[str, str] | None]]]] | None, raw)
         return [(entry_id, fields, 1) for _name, entries in reply or [] for entry_id, fields in entries]
 
     async def _claim(self, stream: str) -> list[Job]:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lines.console.access import Scope
@@ -20,9 +20,9 @@ SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 def usable_filter(scope: Scope) -> ColumnElement[bool]:
     """Mine, and those of my teams (an admin sees every team's)."""
-    team = CannedResponse.team_id.is_not(None)
+    team: ColumnElement[bool] = CannedResponse.team_id.is_not(None)
     if not scope.is_admin:
-        team = and_(team, CannedResponse.team_id.in_(scope.team_ids)) if scope.team_ids else and_(team, False)
+        team = and_(team, CannedResponse.team_id.in_(scope.team_ids)) if scope.team_ids else and_(team, false())
     return or_(CannedResponse.owner_id == scope.operator_id, team)
 
 

@@ -221,9 +221,9 @@ async def duplicates(session: AsyncSession, scope: Scope, limit: int = 100) -> l
         groups: dict[str, list[int]] = {}
         for contact_id, v in rows:
             groups.setdefault(v, []).append(contact_id)
-        for ids in groups.values():
-            for other in ids[1:]:
-                pairs.setdefault((ids[0], other), set()).add(reason)
+        for group in groups.values():
+            for other in group[1:]:
+                pairs.setdefault((group[0], other), set()).add(reason)
     a, b = ContactIdentity.__table__.alias("a"), ContactIdentity.__table__.alias("b")
     shared = (
         await session.execute(

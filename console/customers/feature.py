@@ -18,6 +18,7 @@ from lines.console.customers.processor import CustomerProcessor
 from lines.console.customers.signatures import ReplySignatures
 from lines.console.i18n import N_
 from lines.console.keys import (
+    ReplySignature,
     events_key,
     nav_key,
     outbox_key,
@@ -66,7 +67,8 @@ async def _customers_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     """Called by `create_app` after the core and the channels, before consuming starts."""
 
-    app[reply_signature_key] = ReplySignatures(app[settings_key].customers.signature_channels)
+    signatures: ReplySignature = ReplySignatures(app[settings_key].customers.signature_channels)
+    app[reply_signature_key] = signatures
     app[routes_key].extend(api.ROUTES)
     add_routes(app, api.ROUTES)
 

@@ -54,7 +54,7 @@ async def survey_submit(request: web.Request) -> web.Response:
     async with request.app[sessions_key]() as session:
         try:
             async with session.begin():
-                survey = await record_answer(session, survey_id, int(raw), "link")
+                survey: Survey | None = await record_answer(session, survey_id, int(raw), "link")
             state = "thanks"
         except SurveyError as err:
             if err.code == "not_found":

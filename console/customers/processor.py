@@ -61,7 +61,7 @@ class CustomerProcessor:
             if closed:
                 await self._close_answer_conversation(session, conversation)
             contact = await session.get(Contact, conversation.contact_id)
-            template = settings.auto_ack.get(conversation.channel)  # type: ignore[call-overload]
+            template = settings.auto_ack.get(conversation.channel)
             send_ack = bool(
                 template
                 and job.conversation_created
@@ -74,7 +74,7 @@ class CustomerProcessor:
                 fresh = await load_conversation(session, conversation_id)
             if fresh is not None:
                 await self._events.send("conversation.updated", conversation_dict(fresh), Audience.of(fresh))
-        if send_ack:
+        if send_ack and template:  # send_ack implies a template; this says so to the type checker
             await send_automated(
                 self._sessions,
                 self._events,

@@ -53,7 +53,7 @@ async def bump(
     ]
     if not rows:
         return
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(ReportCounter).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=["day", "dimension", "key", "metric"],
@@ -64,7 +64,7 @@ async def bump(
 
 async def claim_fact(session: AsyncSession, conversation_id: int, fact: str) -> bool:
     """True the first time `fact` is claimed for the conversation, False ever after."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     result = await session.execute(
         insert(ReportFact).values(conversation_id=conversation_id, fact=fact).on_conflict_do_nothing()

@@ -82,7 +82,7 @@ def question(kind: str, channel: str, survey_id: int, link: str | None) -> Quest
 async def claim_survey(session: AsyncSession, conversation: Conversation, kind: str) -> int | None:
     """A new survey row for the conversation, or None if it already had one (the unique key decides
     between workers)."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     result = await session.execute(
         insert(Survey)
         .values(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, Select, column, func, or_, select, table
@@ -27,6 +27,7 @@ MAX_WORDS = 12
 PREFIX_MIN_CHARS = 3  # the last word also matches as a prefix (as-you-type), once it is this long
 CONVERSATION_HITS = 10
 SNIPPET_CHARS = 160
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 NUMBER = re.compile(r"#?(\d{1,18})")
 
 
@@ -88,7 +89,7 @@ def _matching(search: SearchTable, terms: Terms, dialect: str) -> tuple[Any, Col
     return pg.c[search.key], pg.c.document.op("@@")(query)
 
 
-def _joined(stmt: Select[Any], search: SearchTable, target: Any, terms: Terms, dialect: str) -> Select[Any]:
+def _joined(stmt: SelectT, search: SearchTable, target: Any, terms: Terms, dialect: str) -> SelectT:
     key, condition = _matching(search, terms, dialect)
     return stmt.join(key.table, key == target).where(condition)
 
@@ -100,7 +101,7 @@ async def find_ids(conn: AsyncConnection | AsyncSession, kind: str, q: str) -> l
         "subject": (SUBJECTS, Conversation.id),
         "contact": (CONTACTS, Contact.id),
     }[kind]
-    dialect = conn.bind.dialect.name if isinstance(conn, AsyncSession) else conn.dialect.name
+    dialect = conn.get_bind().dialect.name if isinstance(conn, AsyncSession) else conn.dialect.name
     stmt = _joined(select(target), search, target, parse(q), dialect).order_by(target.desc())
     return [int(i) for i in (await conn.scalars(stmt)).all()]
 
@@ -188,7 +189,7 @@ async def search(
 ) -> dict[str, Any]:
     """The search result for `scope` (raises `QueryError` for a query that cannot be searched)."""
     terms = parse(q)
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     key, condition = _matching(MESSAGES, terms, dialect)
     stmt = (
         select(Message, Conversation, Contact)

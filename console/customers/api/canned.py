@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lines.console.actions import visible_conversation
 from lines.console.api.errors import ApiError
@@ -94,7 +95,7 @@ async def create_canned(call: Call) -> dict[str, Any]:
     return canned.canned_dict(item)
 
 
-async def _editable(session: Any, call: Call) -> CannedResponse:
+async def _editable(session: AsyncSession, call: Call) -> CannedResponse:
     item = await session.get(CannedResponse, call.ids["id"])
     scope = call.ctx.scope
     if item is None or not (

@@ -16,7 +16,7 @@ from lines.console.api.errors import ApiError
 from lines.console.api.route_table import Body, Call, Id, Out, Query, Route
 from lines.console.customers import contacts, merge_events
 from lines.console.customers.contacts import ContactError
-from lines.console.customers.models import AttributeDefinition, ContactNote
+from lines.console.customers.models import AttributeDefinition, ContactMerge, ContactNote
 from lines.console.keys import events_key, sessions_key
 
 ATTRIBUTE_KEY = r"^[a-z][a-z0-9_]{0,63}$"
@@ -183,7 +183,7 @@ async def unmerge_contact(call: Call) -> dict[str, Any]:
     async with call.app[sessions_key]() as session:
         try:
             async with session.begin():
-                merge = await session.get(contacts.ContactMerge, body.merge_id)
+                merge = await session.get(ContactMerge, body.merge_id)
                 if merge is None or merge.kept_id != call.ids["id"]:
                     raise ContactError(404, "not_found", f"merge {body.merge_id} not found on this contact")
                 merge = await contacts.do_unmerge(session, scope, body.merge_id)
