@@ -39,14 +39,14 @@ def links(html: str) -> list[str]:
 
 def test_each_part_registers_its_link_once(app: web.Application) -> None:
     keys = [item.key for item in app[nav_key]]
-    assert {"inbox", "reports", "routing", "sla", "kb"} <= set(keys)
+    assert {"inbox", "contacts", "followups", "canned", "reports", "routing", "sla", "kb"} <= set(keys)
     assert len(keys) == len(set(keys))
 
 
-async def test_an_operator_sees_the_inbox_only(client: Client, staff: Staff) -> None:
+async def test_an_operator_sees_the_inbox_and_the_customer_pages_only(client: Client, staff: Staff) -> None:
     await login(client, "anna")
     html = await (await client.get("/")).text()
-    assert links(html) == ["nav-inbox"]
+    assert links(html) == ["nav-inbox", "nav-contacts", "nav-followups", "nav-canned"]
     assert "Administration" not in html
 
 
@@ -54,7 +54,16 @@ async def test_a_lead_sees_the_parts_pages_in_order_and_no_admin_only_items(clie
     await login(client, "lead")
     html = await (await client.get("/")).text()
     main = html[: html.index('data-testid="nav-admin"')]
-    assert links(main) == ["nav-inbox", "nav-reports", "nav-routing", "nav-sla", "nav-kb"]
+    assert links(main) == [
+        "nav-inbox",
+        "nav-contacts",
+        "nav-followups",
+        "nav-canned",
+        "nav-reports",
+        "nav-routing",
+        "nav-sla",
+        "nav-kb",
+    ]
     assert 'data-testid="nav-probe"' not in html
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lines.console import phones
 from lines.console.access import Scope
-from lines.console.customers.models import AttributeDefinition, ContactMerge, ContactNote
+from lines.console.customers.models import AttributeDefinition, ContactMerge, ContactNote, DuplicateDismissal
 from lines.console.models import Contact, ContactIdentity, Conversation, Direction, Message, utcnow
 from lines.console.serialize import iso
 from lines.console.touchpoint import touchpoint_key
@@ -199,9 +199,26 @@ def _close_names(a: str, b: str) -> bool:
     return wa[0] == wb[0] and (len(wa) == 1 or len(wb) == 1)
 
 
+def ordered_pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+async def dismissed_pairs(session: AsyncSession, ids: set[int]) -> set[tuple[int, int]]:
+    """The dismissed pairs among `ids`."""
+    if not ids:
+        return set()
+    rows = await session.execute(
+        select(DuplicateDismissal.low_id, DuplicateDismissal.high_id).where(
+            and_(DuplicateDismissal.low_id.in_(ids), DuplicateDismissal.high_id.in_(ids))
+        )
+    )
+    return {(low, high) for low, high in rows.all()}
+
+
 async def duplicates(session: AsyncSession, scope: Scope, limit: int = 100) -> list[dict[str, Any]]:
     """Pairs offered as one person: the same email, the same E.164 phone, or close names sharing an
-    identity's external id (the same handle on two inboxes). Oldest contact first in each pair."""
+    identity's external id (the same handle on two inboxes); a dismissed pair is left out. Oldest contact
+    first in each pair."""
     pairs: dict[tuple[int, int], set[str]] = {}
     visible = contact_filter(scope)
     for column, reason in ((Contact.email, "email"), (Contact.phone, "phone")):
@@ -238,9 +255,11 @@ async def duplicates(session: AsyncSession, scope: Scope, limit: int = 100) -> l
         for x, y in shared:
             if x in contacts and y in contacts and _close_names(contacts[x].name, contacts[y].name):
                 pairs.setdefault((x, y), set()).add("name_and_identity")
+    ids = {i for pair in pairs for i in pair}
+    for dismissed in await dismissed_pairs(session, ids):
+        pairs.pop(dismissed, None)
     if not pairs:
         return []
-    ids = {i for pair in pairs for i in pair}
     contacts = {c.id: c for c in (await session.scalars(select(Contact).where(Contact.id.in_(ids)))).all()}
     return [
         {"contacts": [contact_brief(contacts[x]), contact_brief(contacts[y])], "reasons": sorted(reasons)}
@@ -297,6 +316,9 @@ async def duplicates_of(session: AsyncSession, scope: Scope, contact: Contact) -
     for other in await replied_from_other_addresses(session, contact):
         if await session.scalar(select(Contact.id).where(Contact.id == other, visible)) is not None:
             found.setdefault(other, set()).add("replied_in_conversation")
+    for low, high in await dismissed_pairs(session, {contact.id, *found}):
+        if contact.id in (low, high):
+            found.pop(high if low == contact.id else low, None)
     if not found:
         return []
     others = (await session.scalars(select(Contact).where(Contact.id.in_(list(found))).order_by(Contact.id))).all()

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from lines.console.api.route_table import add_routes, routes_key
 from lines.console.changes import ChangeJob
-from lines.console.customers import api, pages
+from lines.console.customers import api, directory_pages, pages
 from lines.console.customers.followups import FollowUpWaker
 from lines.console.customers.processor import CustomerProcessor
 from lines.console.customers.signatures import ReplySignatures
@@ -28,7 +28,7 @@ from lines.console.keys import (
     settings_key,
 )
 from lines.console.models import utcnow
-from lines.console.nav import LEADS, NavItem
+from lines.console.nav import EVERYONE, LEADS, NavItem
 
 log = logging.getLogger(__name__)
 
@@ -78,4 +78,12 @@ def setup(app: web.Application) -> None:
     app[processors_key].append(process)
     app.cleanup_ctx.append(_customers_ctx)
     pages.setup(app)
-    app[nav_key].append(NavItem("reports", "/reports", N_("Reports"), LEADS, "nav-reports", order=20))
+    directory_pages.setup(app)
+    app[nav_key].extend(
+        [
+            NavItem("reports", "/reports", N_("Reports"), LEADS, "nav-reports", order=20),
+            NavItem("contacts", "/contacts", N_("Customers"), EVERYONE, "nav-contacts", order=10),
+            NavItem("followups", "/followups", N_("Follow-ups"), EVERYONE, "nav-followups", order=11),
+            NavItem("canned", "/canned", N_("Canned responses"), EVERYONE, "nav-canned", order=12),
+        ]
+    )

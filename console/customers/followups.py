@@ -131,3 +131,17 @@ class FollowUpWaker(Periodic):
                 StatusChanged(conversation_id=item.conversation_id, status="open", previous="snoozed")
             )
         return True
+
+
+async def team_follow_ups(session: AsyncSession, scope: Scope) -> Sequence[FollowUp]:
+    """Open follow-ups of others on conversations of my teams (every team for an admin), soonest first."""
+    if not scope.is_admin and not scope.team_ids:
+        return []
+    stmt = (
+        select(FollowUp)
+        .join(Conversation, Conversation.id == FollowUp.conversation_id)
+        .where(FollowUp.operator_id != scope.operator_id, FollowUp.done_at.is_(None))
+    )
+    if not scope.is_admin:
+        stmt = stmt.where(Conversation.team_id.in_(scope.team_ids))
+    return (await session.scalars(stmt.order_by(FollowUp.due_at, FollowUp.id).limit(MAX_OPEN_PER_OPERATOR))).all()

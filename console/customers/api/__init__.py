@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from lines.console.api.route_table import Route
-from lines.console.customers.api import canned, contacts, followups, reports, signatures, surveys
+from lines.console.customers.api import canned, contacts, directory, followups, reports, signatures, surveys
 
 ROUTES: list[Route] = [
     *contacts.ROUTES,
+    *directory.ROUTES,
     *canned.ROUTES,
     *followups.ROUTES,
     *signatures.ROUTES,
