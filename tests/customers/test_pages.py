@@ -82,7 +82,7 @@ async def test_the_card_and_the_canned_picker_in_a_browser(browser: Browser, ser
     await expect(card.get_by_test_id("c360-tags")).to_have_text("vip")
     await expect(card.get_by_test_id("c360-touchpoints")).to_contain_text("loopback:test")
     await card.get_by_test_id("c360-note-input").fill("Called <twice>")
-    await card.get_by_role("button").click()
+    await card.get_by_role("button", name="Add note").click()
     await expect(card.get_by_test_id("c360-notes")).to_have_text("Called <twice>")
 
     box = page.get_by_test_id("reply-input")
