@@ -129,6 +129,27 @@ async def test_a_canned_reply_made_on_the_page_is_offered_by_its_shortcut(browse
     await expect(box).to_have_value("Yes, Ivan, in two days.")
 
 
+async def test_an_operator_changes_her_own_canned_reply_on_the_page(browser: Browser, server: LiveServer) -> None:
+    assert server.app is not None and server.staff is not None
+    async with server.app[sessions_key]() as session, session.begin():
+        session.add(CannedResponse(shortcut="bye", text="Bye!", owner_id=server.staff.anna))
+        session.add(CannedResponse(shortcut="team-bye", text="Bye from us", team_id=server.staff.support))
+    page = await sign_in(await new_context(browser), server, "anna", "/canned")
+    await expect(page.get_by_test_id("canned-edit")).to_have_count(1)  # the team's is the lead's to change
+    mine = page.locator("[data-testid='canned-row'][data-shortcut='bye']")
+    await mine.get_by_test_id("canned-edit").click()
+    form = page.get_by_test_id("canned-form")
+    await expect(form.get_by_test_id("canned-text")).to_have_value("Bye!")
+    await form.get_by_test_id("canned-text").fill("Goodbye, {{contact.name}}!")
+    await expect(form.get_by_test_id("canned-preview")).to_have_text("Goodbye, Anna Petrova!")
+    await form.get_by_test_id("canned-save").click()
+    await expect(mine.locator(".canned-text")).to_have_text("Goodbye, {{contact.name}}!")
+    await expect(page.get_by_test_id("canned-row")).to_have_count(2)
+    async with server.app[sessions_key]() as session:
+        texts = set((await session.scalars(select(CannedResponse.text))).all())
+    assert texts == {"Goodbye, {{contact.name}}!", "Bye from us"}
+
+
 async def test_bad_input_shows_at_the_field_and_changes_nothing(browser: Browser, server: LiveServer) -> None:
     assert server.app is not None
     _, contact_id = await _customer(server, "hi", "vera-1", "Vera", email="vera@example.com")

@@ -140,8 +140,12 @@
         title: form.elements.title.value.trim(),
         text: form.elements.text.value
       };
-      if (team) body.team_id = Number(team);
-      api("POST", "/api/v1/canned-responses", body)
+      var editing = form.getAttribute("data-editing");
+      if (team && !editing) body.team_id = Number(team);
+      var call = editing
+        ? api("PATCH", "/api/v1/canned-responses/" + encodeURIComponent(editing), body)
+        : api("POST", "/api/v1/canned-responses", body);
+      call
         .then(function () { window.location.reload(); })
         .catch(function (error) {
           if (error && error.code === "shortcut_exists") {
@@ -152,6 +156,22 @@
             return field === "shortcut" || field === "text" ? label(canned, field) : "";
           });
         });
+    });
+    // Edit: the row's values go into the form, which then changes that response (its owner stays).
+    canned.querySelectorAll("button[data-action='edit']").forEach(function (button) {
+      var row = button.closest("[data-canned-id]");
+      button.addEventListener("click", function () {
+        clearErrors(form);
+        form.setAttribute("data-editing", row.getAttribute("data-canned-id"));
+        form.elements.shortcut.value = row.getAttribute("data-shortcut");
+        form.elements.title.value = row.getAttribute("data-title");
+        form.elements.text.value = row.getAttribute("data-text");
+        form.elements.team_id.disabled = true;
+        var title = canned.querySelector("[data-testid='canned-form-title']");
+        title.textContent = title.getAttribute("data-label-edit");
+        drawPreview();
+        form.elements.text.focus();
+      });
     });
     canned.querySelectorAll("button[data-action='delete']").forEach(function (button) {
       var row = button.closest("[data-canned-id]");
