@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from lines.console.customers import canned, contacts, directory
 from lines.console.customers.contacts import ContactError
@@ -118,7 +118,7 @@ async def canned_page(request: web.Request) -> web.Response:
         items = await canned.list_for(session, scope)
         team_stmt = select(Team).order_by(Team.name)
         if not scope.is_admin:
-            team_stmt = team_stmt.where(Team.id.in_(scope.team_ids)) if scope.team_ids else team_stmt.where(False)
+            team_stmt = team_stmt.where(Team.id.in_(scope.team_ids)) if scope.team_ids else team_stmt.where(false())
         teams = (await session.scalars(team_stmt)).all()
     names = {t.id: t.title or t.name for t in teams}
     managed = [t for t in teams if scope.is_admin or (scope.is_lead and t.id in scope.team_ids)]
