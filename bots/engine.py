@@ -15,8 +15,8 @@ makes a redelivered job a no-op). Then:
   customer's language.
 
 Hand-off sets `bot_state = handed_off` and emits the change `handoff` {conversation_id, reason};
-routing assigns the conversation. The bot never answers auto-replies and bounces
-(`extra.auto_submitted` / `extra.bounce`), blocked contacts, identities that opted out or are
+routing assigns the conversation. The bot never answers a machine (an auto-reply, a list, a bounce,
+our own mail, a no-reply sender: `may_send_automated`), blocked contacts, identities that opted out or are
 unreachable, a conversation an operator holds, or a channel / lead type switched off in `[bot]`.
 """
 
@@ -36,7 +36,7 @@ from lines.bots.retrieval import Result
 from lines.bots.semantic import load_encoder
 from lines.bots.store import KnowledgeBase
 from lines.bots.text import language_of
-from lines.console.automated import Button, send_automated
+from lines.console.automated import Button, may_send_automated, send_automated
 from lines.console.availability import Openness, local_time_text
 from lines.console.changes import Handoff, Inbound
 from lines.console.identities import conversation_identity
@@ -181,12 +181,12 @@ class Bot:
                 return
             if message.author_kind != AuthorKind.CONTACT:
                 return
+            if not await may_send_automated(session, conversation, message):
+                return
             contact = await session.get(Contact, conversation.contact_id)
             identity = await conversation_identity(session, conversation)
             unreachable = identity is not None and identity.state != "active"
         extra = message.extra or {}
-        if extra.get("auto_submitted") or extra.get("bounce"):
-            return
         text = (message.text or "").strip()
         button = reply_kind(extra, text) if conversation.bot_state == ANSWERING else None
         result = await self.kb.search(text) if text and button is None else None
@@ -276,7 +276,7 @@ class Bot:
             ).first()
         return earlier is None
 
-    async def _say(self, conversation_id: int, text: str, kind: AuthorKind = AuthorKind.BOT, **kw: Any) -> int:
+    async def _say(self, conversation_id: int, text: str, kind: AuthorKind = AuthorKind.BOT, **kw: Any) -> int | None:
         settings = self.app[settings_key].bot
         return await send_automated(
             self._sessions,

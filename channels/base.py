@@ -31,6 +31,29 @@ class ChannelFeature(enum.IntFlag):
     """The adapter places `OutboundMessage.extra["signature"]` itself (email: under `-- `)."""
 
 
+class Automatic(enum.StrEnum):
+    """Whether an inbound message came from a person or a machine, and which kind of machine.
+
+    Lines never sends anything automatic (acknowledgements, bot answers and notices, surveys, queue
+    notices) in answer to a machine: two robots answering each other never stop.
+    """
+
+    NONE = "none"
+    """A person."""
+    AUTO_REPLY = "auto_reply"
+    """An out-of-office or other auto-responder (Auto-Submitted, X-Autoreply, Precedence: auto_reply)."""
+    BULK = "bulk"
+    """Bulk or junk mail (Precedence: bulk / junk)."""
+    LIST = "list"
+    """A mailing list (List-Id, List-Unsubscribe, Precedence: list)."""
+    BOUNCE = "bounce"
+    """A delivery failure report (a DSN, MAILER-DAEMON, postmaster)."""
+    LOOP = "loop"
+    """Our own message came back (From is our own address, one of our Message-IDs)."""
+    NOREPLY = "noreply"
+    """A sender that says no one reads answers (noreply@, no-reply@, do-not-reply@...)."""
+
+
 @dataclass(frozen=True, slots=True)
 class InboundAttachment:
     """A file that came with an inbound message, already saved under the data directory."""
@@ -74,6 +97,8 @@ class InboundMessage:
             the inbox threads into the conversation holding one of them, if it is the same contact's.
         conversation_hint: a conversation id the channel read from a verified reference (a signed
             Message-ID, a subject tag); used only if that conversation is the same contact's.
+        automatic: whether a machine sent it (stored as `messages.automatic`); nothing automatic
+            is sent in answer to one that is not `Automatic.NONE`.
     """
 
     channel: str
@@ -92,6 +117,7 @@ class InboundMessage:
     conversation_hint: int | None = None
     # The provider id of the message this one edits: stored as a new version of that message.
     edit_of: str | None = None
+    automatic: Automatic = Automatic.NONE
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,14 +6,25 @@ buttons. Buttons travel in `Message.extra["buttons"]` as `[{"id", "label"}]`; a 
 `ChannelFeature.BUTTONS` shows them, and a press comes back as an inbound message whose
 `extra["button"]` is `{"id", "message_id"}` (the id of the message that carried the buttons).
 Channels without buttons get the text only: the caller words it so a typed reply works too.
+
+Nothing automatic ever answers a machine: `may_send_automated` is the one check every automatic
+sender makes before it changes anything (and `send_automated` makes it again, so no path forgets).
+A conversation whose customer message that triggered the send, or whose latest customer message,
+came from an auto-responder, a list, a bounce, ourselves or a no-reply address
+(`messages.automatic`, `channels.base.Automatic`) gets nothing automatic.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lines.channels.base import Automatic
 from lines.console.changes import Reply
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
@@ -21,6 +32,7 @@ from lines.console.inbox import channel_key, clean_text, load_conversation, load
 from lines.console.models import AuthorKind, Conversation, DeliveryStatus, Direction, Message, OutboxItem, utcnow
 from lines.console.serialize import conversation_dict, message_dict
 
+log = logging.getLogger(__name__)
 MAX_BUTTONS = 12  # an NPS question has eleven: 0 to 10
 
 
@@ -28,6 +40,35 @@ MAX_BUTTONS = 12  # an NPS question has eleven: 0 to 10
 class Button:
     id: str
     label: str
+
+
+async def _machine_sender(
+    session: AsyncSession, conversation: Conversation, message: Message | None = None
+) -> Automatic:
+    """Which machine `message` (the customer message being answered, if any) or the conversation's
+    latest customer message came from; `Automatic.NONE` when both are a person's."""
+    kinds = [message.automatic] if message is not None else []
+    if conversation.last_inbound_message_id is not None and (
+        message is None or message.id != conversation.last_inbound_message_id
+    ):
+        kinds.append(
+            await session.scalar(select(Message.automatic).where(Message.id == conversation.last_inbound_message_id))
+        )
+    for kind in kinds:
+        if kind:
+            return Automatic(kind)
+    return Automatic.NONE
+
+
+async def may_send_automated(session: AsyncSession, conversation: Conversation, message: Message | None = None) -> bool:
+    """Whether Lines may send something automatic to this conversation's customer (in answer to
+    `message`, if given): never when a machine wrote (an auto-responder, a list, a bounce, our own
+    mail, a no-reply address)."""
+    kind = await _machine_sender(session, conversation, message)
+    if kind != Automatic.NONE:
+        log.info("nothing automatic to conversation %s: its customer message is %s", conversation.id, kind.value)
+        return False
+    return True
 
 
 async def send_automated(
@@ -41,8 +82,9 @@ async def send_automated(
     author_name: str = "",
     buttons: tuple[Button, ...] = (),
     extra: dict[str, Any] | None = None,
-) -> int:
-    """Queue `text` to the conversation's customer; returns the new message's id.
+) -> int | None:
+    """Queue `text` to the conversation's customer; returns the new message's id, or None when the
+    customer is a machine (`may_send_automated`) and nothing was queued.
 
     Raises:
         LookupError: the conversation does not exist.
@@ -62,6 +104,8 @@ async def send_automated(
         conversation = await session.get(Conversation, conversation_id, with_for_update=True)
         if conversation is None:
             raise LookupError(f"conversation {conversation_id} does not exist")
+        if not await may_send_automated(session, conversation):
+            return None
         now = utcnow()
         message = Message(
             conversation_id=conversation.id,

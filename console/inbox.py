@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from lines.channels.base import ContactInfo, InboundAttachment, InboundMessage
+from lines.channels.base import Automatic, ContactInfo, InboundAttachment, InboundMessage
 from lines.console.bus import EventBus
 from lines.console.changes import Inbound
 from lines.console.db import SessionMaker
@@ -125,6 +125,7 @@ async def _store_message(
         html=sanitize_html(inbound.html),
         external_id=inbound.external_id,
         delivery_status=DeliveryStatus.RECEIVED,
+        automatic=None if inbound.automatic == Automatic.NONE else inbound.automatic.value,
         extra=extra,
         created_at=now,
     )

@@ -84,7 +84,8 @@ def email_meta(message: Message) -> dict[str, Any] | None:
     """What the console flags under a message of an email conversation (`_email_meta.html`, console.js);
     None for other channels. Only these keys leave the server: `extra` also holds raw headers and paths.
 
-    `auto` is why no acknowledgement went out (`bounce`, `loop`, `auto_reply`, `bulk`, `list`, `junk`);
+    `auto` is the machine that sent it (`messages.automatic`: `bounce`, `loop`, `auto_reply`, `bulk`,
+    `list`, `noreply`), so nothing automatic answered it;
     `quoted` is the folded history of a text-only email (an HTML email shows its own); `repaired` says the
     text was recovered from a mail with a broken MIME structure; `new_address` is the sender's address
     when a reply threaded into a conversation of another contact (`console/inbox.py`)."""
@@ -92,7 +93,7 @@ def email_meta(message: Message) -> dict[str, Any] | None:
         return None
     extra = message.extra or {}
     return {
-        "auto": extra.get("auto") or None,
+        "auto": message.automatic or None,
         "unreadable": bool(extra.get("unreadable")),
         "too_large": [str(name) for name in extra.get("too_large") or ()],
         "quoted": (extra.get("quoted") or None) if not message.html else None,

@@ -134,7 +134,7 @@ def _chat_kind(kind: str) -> str:
 
 
 ChatKind = Annotated[str, AfterValidator(_chat_kind)]
-"""A chat channel kind of the registry (email has its own acknowledgement and always signs)."""
+"""A chat channel kind of the registry (email replies always sign)."""
 
 
 class RoutingSettings(_Section):
@@ -175,12 +175,21 @@ class CustomersSettings(_Section):
 
     survey: Literal["off", "csat", "nps"] = "off"
     survey_answer_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
-    auto_ack: dict[ChatKind, Annotated[str, Field(max_length=2000)]] = {}
+    auto_ack: dict[str, Annotated[str, Field(max_length=2000)]] = {}
+    """Acknowledgement per channel kind (`telegram`) or channel (`email:support`); console/customers/auto_ack.py."""
     follow_up_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
     rollup_sweep_seconds: Annotated[float, Field(gt=0, le=86400)] = 300
     signature_channels: list[ChatKind] = []
     """Chat channel kinds whose operator replies get the operator's (else the team's) signature;
     email replies always get it."""
+
+    @field_validator("auto_ack")
+    @classmethod
+    def _ack_keys(cls, texts: dict[str, str]) -> dict[str, str]:
+        for key in texts:
+            if key.split(":", 1)[0] not in CHANNELS:
+                raise ValueError(f"{key!r}: keys are a channel kind ({', '.join(CHANNELS)}) or kind:name")
+        return texts
 
 
 class StaffMailSettings(SmtpServer):

@@ -24,7 +24,7 @@ from sqlalchemy import Select, Table, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from lines.console.automated import send_automated
+from lines.console.automated import may_send_automated, send_automated
 from lines.console.changes import Assigned
 from lines.console.db import SessionMaker
 from lines.console.events import Audience, Events
@@ -653,6 +653,8 @@ class Router:
         async with self.sessions() as session:
             conversation = await session.get(Conversation, conversation_id)
             if conversation is None or conversation.assignee_id is not None or conversation.status != Status.OPEN:
+                return False
+            if not await may_send_automated(session, conversation):
                 return False
             order = waiting_query().where(
                 Conversation.team_id.is_(None)

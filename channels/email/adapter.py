@@ -13,7 +13,7 @@ import html
 import logging
 import mimetypes
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import aioimaplib
 
 from lines.channels.base import (
+    Automatic,
     BaseChannel,
     ChannelFeature,
     ContactInfo,
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 FETCH_BATCH = 25
 POISON_ATTEMPTS = 3
 MAX_ID = 255
-AutoAck = Callable[[int, str], Awaitable[None]]
 
 
 def external_id(message_id: str) -> str:
@@ -94,11 +94,10 @@ class EmailChannel(BaseChannel):
         | ChannelFeature.SIGNATURE
     )
 
-    def __init__(self, mailbox: EmailMailbox, context: ChannelContext, auto_ack: AutoAck | None = None) -> None:
+    def __init__(self, mailbox: EmailMailbox, context: ChannelContext) -> None:
         super().__init__(mailbox.name)
         self.mailbox = mailbox
         self._context = context
-        self._auto_ack = auto_ack
         self._task: asyncio.Task[None] | None = None
         self._client: aioimaplib.IMAP4 | None = None
         self._lost = asyncio.Event()
@@ -308,7 +307,7 @@ class EmailChannel(BaseChannel):
         original = await files.save("original.eml", "message/rfc822", raw, limit=max(len(raw), 1))
         parsed = parse_email(raw)
         if parsed.auto is None and (
-            parsed.sender_address == self.mailbox.address.lower()
+            parsed.sender_address == self.mailbox.address.strip().lower()
             or verified_conversation(self._secret, [parsed.message_id]) is not None
         ):
             parsed.auto = "loop"  # our own mail came back (a forward, a copy to ourselves)
@@ -325,28 +324,6 @@ class EmailChannel(BaseChannel):
                     await self._context.set_identity_state(
                         self.kind, self.name, recipient, "unreachable", parsed.bounce_error or parsed.bounce_status
                     )
-        if (
-            result.conversation_created
-            and parsed.auto is None
-            and parsed.unreadable is None
-            and self._auto_ack is not None
-            and self.mailbox.auto_ack.strip()
-            and self.mailbox.auto_ack.strip().lower() != "off"
-            and parsed.sender_address
-            and parsed.sender_address != self.mailbox.address.lower()
-        ):
-            text = render(
-                self.mailbox.auto_ack,
-                {
-                    "contact.name": parsed.sender_name or parsed.sender_address,
-                    "conversation.number": result.conversation_id,
-                    "conversation.subject": parsed.subject,
-                },
-            )
-            try:
-                await self._auto_ack(result.conversation_id, text)
-            except Exception:
-                log.exception("email %s: auto-acknowledgement for %s failed", self.name, result.conversation_id)
         return result.message_id
 
     async def _inbound(self, parsed: ParsedEmail, original: InboundAttachment) -> InboundMessage:
@@ -389,8 +366,6 @@ class EmailChannel(BaseChannel):
             extra["reply_to"] = parsed.reply_to
         if parsed.quoted:
             extra["quoted"] = parsed.quoted[:100_000]
-        if parsed.auto:
-            extra["auto"] = parsed.auto
         if parsed.auto == "bounce":
             extra["bounce"] = {"of": parsed.bounce_of[:10], "error": parsed.bounce_error}
         if too_large:
@@ -424,6 +399,7 @@ class EmailChannel(BaseChannel):
             extra=extra,
             references=references,
             conversation_hint=hint,
+            automatic=Automatic(parsed.auto) if parsed.auto else Automatic.NONE,
         )
 
     # --- SMTP ------------------------------------------------------------------------------------

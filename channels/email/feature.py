@@ -26,19 +26,4 @@ def setup(app: web.Application, context: ChannelContext) -> list[BaseChannel]:
         if box.imap_ca_file and not Path(box.imap_ca_file).is_file():
             raise ConfigError(f"channels.email[{index}].imap_ca_file: no such file: {box.imap_ca_file}")
 
-    async def auto_ack(conversation_id: int, text: str) -> None:
-        from lines.console.automated import send_automated
-        from lines.console.keys import events_key, outbox_key, sessions_key
-        from lines.console.models import AuthorKind
-
-        await send_automated(
-            app[sessions_key],
-            app[events_key],
-            app[outbox_key].notify,
-            conversation_id,
-            text,
-            author_kind=AuthorKind.SYSTEM,
-            extra={"auto_ack": True},
-        )
-
-    return [EmailChannel(box, context, auto_ack) for box in mailboxes]
+    return [EmailChannel(box, context) for box in mailboxes]

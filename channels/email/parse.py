@@ -33,7 +33,7 @@ QUOTE_HEADERS = (
     re.compile(r"^\s*_{10,}\s*$"),
     re.compile(r"^\s*(From|От|Von|De)\s*:\s*.+$", re.IGNORECASE),
 )
-AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+AUTO_PRECEDENCE = {"bulk": "bulk", "junk": "bulk", "list": "list", "auto_reply": "auto_reply"}
 # Defects that mean the MIME tree the email package built is not the mail's real structure.
 STRUCTURE_DEFECTS = (
     errors.StartBoundaryNotFoundDefect,
@@ -42,6 +42,8 @@ STRUCTURE_DEFECTS = (
 )
 MESSAGE_ID = re.compile(r"^[\x21-\x7e]{1,900}@[\x21-\x7e]{1,250}$")
 BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
+# Local parts that say nobody reads answers: noreply@, no-reply@, do_not_reply@, donotreply@, ...
+NOREPLY_SENDER = re.compile(r"^(no|do[-_.]?not)[-_.]?reply([-_.+].*)?$", re.IGNORECASE)
 
 
 def normalize_id(value: str) -> str:
@@ -98,7 +100,8 @@ class ParsedEmail:
     references: list[str]
     files: list[ParsedFile] = field(default_factory=list)
     auto: str | None = None
-    """Why this is machine mail (`bounce`, `auto_reply`, `bulk`, `list`, `loop`), None for people."""
+    """Why this is machine mail (a `channels.base.Automatic` value: `bounce`, `auto_reply`, `bulk`,
+    `list`, `loop`, `noreply`), None for people."""
     bounce_of: list[str] = field(default_factory=list)
     bounce_recipients: list[str] = field(default_factory=list)
     bounce_error: str = ""
@@ -217,11 +220,13 @@ def _detect_auto(message: Message, sender: str) -> str | None:
         return "auto_reply"
     precedence = _header(message, "Precedence").lower()
     if precedence in AUTO_PRECEDENCE:
-        return "auto_reply" if precedence == "auto_reply" else precedence
-    if _header(message, "List-Id") or _header(message, "List-Unsubscribe"):
+        return AUTO_PRECEDENCE[precedence]
+    if _header(message, "List-Id") or _header(message, "List-Unsubscribe") or _header(message, "List-Post"):
         return "list"
     if _header(message, "X-Lines-Loop"):
         return "loop"
+    if NOREPLY_SENDER.match(sender.split("@", 1)[0]):
+        return "noreply"
     return None
 
 

@@ -104,7 +104,8 @@ class AttachmentOut(Out):
 
 class EmailMetaOut(Out):
     auto: str | None
-    """Why no acknowledgement went out: `bounce`, `loop`, `auto_reply`, `bulk`, `list`, `junk`."""
+    """The machine that sent it, so nothing automatic answered: `bounce`, `loop`, `auto_reply`, `bulk`,
+    `list`, `noreply`."""
     unreadable: bool
     too_large: list[str]
     quoted: str | None

@@ -9,8 +9,9 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import update
 
-from lines.console.automated import send_automated
+from lines.console.automated import may_send_automated, send_automated
 from lines.console.changes import ChangeJob, Inbound, StatusChanged
+from lines.console.customers.auto_ack import AckTemplates
 from lines.console.customers.models import Survey
 from lines.console.customers.rollups import Rollups, claim_fact
 from lines.console.customers.surveys import SurveyError, answer_in_message, claim_survey, question, record_answer, sign
@@ -31,6 +32,7 @@ class CustomerProcessor:
         self._sessions = sessions
         self._events = events
         self._wake = wake_outbox
+        self._ack = AckTemplates(settings)
         self.rollups = Rollups(sessions)
 
     async def __call__(self, job: ChangeJob) -> None:
@@ -61,14 +63,20 @@ class CustomerProcessor:
             if closed:
                 await self._close_answer_conversation(session, conversation)
             contact = await session.get(Contact, conversation.contact_id)
-            template = settings.auto_ack.get(conversation.channel)
+            template = self._ack.template(conversation.channel, conversation.inbox)
             send_ack = bool(
                 template
                 and job.conversation_created
                 and not is_answer
+                and not (message.extra or {}).get("unreadable")  # no sender we could trust
+                and await may_send_automated(session, conversation, message)
                 and await claim_fact(session, conversation.id, "auto_ack")
             )
-            values = {"contact.name": contact.name if contact else "", "conversation.number": conversation.id}
+            values = {
+                "contact.name": (contact.name or contact.email or "") if contact else "",
+                "conversation.number": conversation.id,
+                "conversation.subject": conversation.subject,
+            }
         if closed:
             async with self._sessions() as session:
                 fresh = await load_conversation(session, conversation_id)
@@ -118,6 +126,8 @@ class CustomerProcessor:
             conversation = await session.get(Conversation, conversation_id)
             if conversation is None or conversation.status != Status.RESOLVED:
                 return None
+            if not await may_send_automated(session, conversation):
+                return None
             if not await claim_fact(session, conversation.id, "survey_sent"):
                 return None
             survey_id = await claim_survey(session, conversation, kind)
@@ -140,8 +150,9 @@ class CustomerProcessor:
             buttons=asked.buttons,
             extra={"survey": {"id": survey_id, "kind": kind}},
         )
-        async with self._sessions() as session, session.begin():
-            await session.execute(update(Survey).where(Survey.id == survey_id).values(message_id=message_id))
+        if message_id is not None:
+            async with self._sessions() as session, session.begin():
+                await session.execute(update(Survey).where(Survey.id == survey_id).values(message_id=message_id))
         return survey_id
 
 

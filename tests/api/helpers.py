@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from lines.channels.base import ContactInfo, InboundMessage
+from lines.channels.base import Automatic, ContactInfo, InboundMessage
 from lines.console.auth import COOKIE_NAME, token_hash
 from lines.console.keys import inbox_key, sessions_key
 from lines.console.models import AuthSession, Conversation, utcnow
@@ -77,7 +77,8 @@ def inbound(
 
 def inbound_email(text: str, html: str | None = None, subject: str = "Order", **extra: Any) -> InboundMessage:
     """An email from Ivan to the `support` mailbox as the email adapter hands it over; `extra` adds the
-    adapter's flags (`auto`, `quoted`, `unreadable`, `too_large`)."""
+    adapter's flags (`quoted`, `unreadable`, `too_large`); `auto` is the adapter's `automatic` kind."""
+    auto = extra.pop("auto", None)
     return InboundMessage(
         channel="email",
         inbox="support",
@@ -87,6 +88,7 @@ def inbound_email(text: str, html: str | None = None, subject: str = "Order", **
         html=html,
         subject=subject,
         extra={"message_id": "m@x.org", "headers": {"from": "ivan@x.org"}, **extra},
+        automatic=Automatic(auto) if auto else Automatic.NONE,
     )
 
 

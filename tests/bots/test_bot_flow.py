@@ -12,7 +12,7 @@ from lines.bots.engine import bot_key
 from lines.bots.kb import load_dir
 from lines.bots.models import BotFeedback, BotQuery
 from lines.bots.store import import_articles
-from lines.channels.base import ContactInfo, InboundMessage
+from lines.channels.base import Automatic, ContactInfo, InboundMessage
 from lines.console.changes import ChangeJob, Inbound, to_payload
 from lines.console.keys import events_key, inbox_key, processors_key, sessions_key, settings_key
 from lines.console.models import ContactIdentity, Conversation, Direction, Message
@@ -39,7 +39,9 @@ def changes(client: Client) -> list[dict[str, Any]]:
     return seen
 
 
-async def say(client: Client, text: str, n: int, *, sender: str = "v1", **extra: Any) -> int:
+async def say(
+    client: Client, text: str, n: int, *, sender: str = "v1", automatic: Automatic = Automatic.NONE, **extra: Any
+) -> int:
     result = await client.app[inbox_key].ingest(
         InboundMessage(
             channel="webchat",
@@ -48,6 +50,7 @@ async def say(client: Client, text: str, n: int, *, sender: str = "v1", **extra:
             sender=ContactInfo(external_id=sender, name="Vera"),
             text=text,
             extra=extra,
+            automatic=automatic,
         )
     )
     return result.conversation_id
@@ -143,8 +146,8 @@ async def test_a_low_score_follow_up_while_answering_hands_off(shop: Client) -> 
 
 
 async def test_auto_replies_and_bounces_are_never_answered(shop: Client) -> None:
-    first = await say(shop, "как вернуть товар", 1, sender="a", auto_submitted="auto-replied")
-    second = await say(shop, "как вернуть товар", 1, sender="b", bounce=True)
+    first = await say(shop, "как вернуть товар", 1, sender="a", automatic=Automatic.AUTO_REPLY)
+    second = await say(shop, "как вернуть товар", 1, sender="b", automatic=Automatic.BOUNCE)
     await wait_out(shop, await say(shop, "как вернуть товар", 1, sender="c"), 1)  # processed in order
     assert await outbound(shop, first) == [] and await outbound(shop, second) == []
 

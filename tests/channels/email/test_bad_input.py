@@ -127,7 +127,7 @@ async def test_our_own_mail_coming_back_is_flagged_as_a_loop(
 ) -> None:
     dovecot.append(*mail_user, compose(f"Support <{SUPPORT}>", "Re: x", "echo", message_id="echo@x"))
     [message] = await inbound(email_client, 1)
-    assert message.extra["auto"] == "loop"
+    assert message.automatic == "loop"
 
 
 async def test_our_acknowledgements_say_they_are_automatic(

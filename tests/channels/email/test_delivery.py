@@ -88,7 +88,7 @@ async def test_a_bounce_of_our_reply_marks_that_reply_failed(
     [ours] = await outbound(email_client)
     assert ours.delivery_error is not None and "550 5.1.1" in ours.delivery_error
     [_, bounce] = await inbound(email_client, 2)
-    assert bounce.extra["auto"] == "bounce"
+    assert bounce.automatic == "bounce"
 
 
 async def test_a_bounce_for_an_unknown_address_makes_the_customer_unreachable(
@@ -136,7 +136,7 @@ async def test_auto_replies_bounces_and_bulk_mail_are_never_acknowledged(
     machine = [(CORPUS / n).read_bytes() for n in ("auto_reply.eml", "bounce_dsn.eml", "list_bulk.eml")]
     dovecot.append(*mail_user, *machine)
     stored = await inbound(client, 3)
-    assert [m.extra["auto"] for m in stored] == ["auto_reply", "bounce", "bulk"]
+    assert [m.automatic for m in stored] == ["auto_reply", "bounce", "bulk"]
     await asyncio.sleep(0.5)
     assert sink.messages == []
 
