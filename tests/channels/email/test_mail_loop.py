@@ -1,0 +1,59 @@
+"""A mail loop through a real Dovecot: mail whose From is the mailbox's own address gets nothing
+automatic back (no acknowledgement, no bot away notice), while a person's mail gets it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from lines.bots.engine import bot_key
+from lines.console.keys import processors_key, sessions_key
+from lines.console.models import Direction, Message
+from tests.api.helpers import eventually
+from tests.channels.email.conftest import SUPPORT, MakeClient, compose
+from tests.channels.email.servers import Dovecot, Sink
+from tests.channels.email.test_threads import inbound, sent
+
+
+class Closed:
+    def is_open(self, at: datetime) -> bool:
+        return False
+
+    def next_open(self, at: datetime) -> datetime | None:
+        return None
+
+
+async def test_mail_from_our_own_address_gets_nothing_automatic(
+    make_email_client: MakeClient, dovecot: Dovecot, mail_user: tuple[str, str], sink: Sink
+) -> None:
+    client = await make_email_client(settings_extra={"customers": {"auto_ack": {"email": "Got it"}}})
+    client.app[bot_key].hours_override = Closed()  # the bot would tell a person that operators are away
+    handled: list[dict[str, Any]] = []
+
+    async def record(job: dict[str, Any]) -> None:
+        handled.append(job)
+
+    client.app[processors_key].append(record)
+    dovecot.append(*mail_user, compose(f"Support <{SUPPORT}>", "Re: x", "echo", message_id="echo@lines.test"))
+    [echo] = await inbound(client, 1)
+    assert echo.automatic == "loop"
+
+    async def processed() -> bool:
+        return any(j.get("kind") == "inbound" and j.get("message_id") == echo.id for j in handled)
+
+    await eventually(processed)
+    dovecot.append(*mail_user, compose("Ivan <ivan@example.org>", "Help", "help me", message_id="p@example.org"))
+    await inbound(client, 2)
+    await sent(sink, 2)  # the person's acknowledgement and away notice
+    await asyncio.sleep(0.3)
+    assert {tuple(recipients) for recipients, _ in sink.messages} == {("ivan@example.org",)}
+    async with client.app[sessions_key]() as session:
+        answered = await session.scalar(
+            select(Message.id).where(
+                Message.conversation_id == echo.conversation_id, Message.direction == Direction.OUT
+            )
+        )
+    assert answered is None
