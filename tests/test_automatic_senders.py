@@ -17,12 +17,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from lines.bots.engine import bot_key
 from lines.bots.kb import load_dir
 from lines.bots.store import import_articles
 from lines.channels.email import EmailChannel
 from lines.console.app import create_app
-from lines.console.keys import channels_key, processors_key, sessions_key
+from lines.console.availability import Openness
+from lines.console.keys import availability_key, channels_key, processors_key, sessions_key
 from lines.console.models import Direction, Message
 from tests.api.helpers import auth_headers, eventually
 from tests.channels.email.conftest import compose
@@ -50,14 +50,9 @@ SENDERS = ["auto_ack", "bot_answer", "away_notice", "survey", "queue_notice"]
 QUESTION = "как вернуть товар"  # the packaged KB answers it
 
 
-class Closed:
-    """Business hours that are never open (the bot's away notice)."""
-
-    def is_open(self, at: datetime) -> bool:
-        return False
-
-    def next_open(self, at: datetime) -> datetime | None:
-        return None
+async def closed(channel: str, inbox: str, team: Any, at: datetime) -> Openness:
+    """Lines is not open: business hours over and nobody online (the bot's away notice)."""
+    return Openness(open=False)
 
 
 def settings_for(sender: str) -> dict[str, Any]:
@@ -95,7 +90,7 @@ def make_client(
         if sender in ("bot_answer", "away_notice"):
             await import_articles(client.app[sessions_key], load_dir(KB))
         if sender == "away_notice":
-            client.app[bot_key].hours_override = Closed()
+            client.app[availability_key].open_for = closed  # type: ignore[method-assign]
         if sender == "queue_notice":
             response = await publish(client, {**RULES, "queue_notice": {"enabled": True}})
             assert response.status == 200, await response.text()

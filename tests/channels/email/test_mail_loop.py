@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lines.bots.engine import bot_key
-from lines.console.keys import processors_key, sessions_key
+from lines.console.availability import Openness
+from lines.console.keys import availability_key, processors_key, sessions_key
 from lines.console.models import Direction, Message
 from tests.api.helpers import eventually
 from tests.channels.email.conftest import SUPPORT, MakeClient, compose
@@ -18,19 +18,17 @@ from tests.channels.email.servers import Dovecot, Sink
 from tests.channels.email.test_threads import inbound, sent
 
 
-class Closed:
-    def is_open(self, at: datetime) -> bool:
-        return False
-
-    def next_open(self, at: datetime) -> datetime | None:
-        return None
+async def closed(channel: str, inbox: str, team: Any, at: datetime) -> Openness:
+    """Lines is not open: business hours over and nobody online (the bot's away notice)."""
+    return Openness(open=False)
 
 
 async def test_mail_from_our_own_address_gets_nothing_automatic(
     make_email_client: MakeClient, dovecot: Dovecot, mail_user: tuple[str, str], sink: Sink
 ) -> None:
     client = await make_email_client(settings_extra={"customers": {"auto_ack": {"email": "Got it"}}})
-    client.app[bot_key].hours_override = Closed()  # the bot would tell a person that operators are away
+    # The bot would tell a person that operators are away.
+    client.app[availability_key].open_for = closed  # type: ignore[method-assign]
     handled: list[dict[str, Any]] = []
 
     async def record(job: dict[str, Any]) -> None:
