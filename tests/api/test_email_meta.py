@@ -37,7 +37,14 @@ async def test_a_pushed_email_message_carries_its_flags_and_nothing_else_of_extr
     finally:
         await ws.close()
     MessageOut.model_validate(pushed)
-    flags = {"auto": "auto_reply", "unreadable": True, "too_large": ["big.zip"], "quoted": "> old part"}
+    flags = {
+        "auto": "auto_reply",
+        "unreadable": True,
+        "too_large": ["big.zip"],
+        "quoted": "> old part",
+        "repaired": False,
+        "new_address": None,
+    }
     assert pushed["email"] == flags
     assert "extra" not in pushed and "raw_path" not in str(pushed) and "headers" not in pushed
 
@@ -55,6 +62,13 @@ async def test_html_mail_shows_its_own_history_and_other_channels_have_no_email_
     chat = await inbox.ingest(inbound("hello from chat"))
     headers = await auth_headers(client, "admin")
     mail = await (await client.get(f"/api/v1/conversations/{html_mail.conversation_id}", headers=headers)).json()
-    assert mail["messages"][0]["email"] == {"auto": "bounce", "unreadable": False, "too_large": [], "quoted": None}
+    assert mail["messages"][0]["email"] == {
+        "auto": "bounce",
+        "unreadable": False,
+        "too_large": [],
+        "quoted": None,
+        "repaired": False,
+        "new_address": None,
+    }
     other = await (await client.get(f"/api/v1/conversations/{chat.conversation_id}", headers=headers)).json()
     assert other["messages"][0]["email"] is None
