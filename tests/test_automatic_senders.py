@@ -19,9 +19,10 @@ from sqlalchemy import select
 
 from lines.bots.kb import load_dir
 from lines.bots.store import import_articles
-from lines.channels.email import EmailChannel
+from lines.channels.email.adapter import EmailChannel
 from lines.console.app import create_app
 from lines.console.availability import Openness
+from lines.console.changes import ChangeJob
 from lines.console.keys import availability_key, channels_key, processors_key, sessions_key
 from lines.console.models import Direction, Message
 from tests.api.helpers import auth_headers, eventually
@@ -110,9 +111,9 @@ async def outbound(client: Client, conversation_id: int) -> list[Message]:
 async def trigger(client: Client, sender: str, kind: str) -> tuple[int, Message]:
     """Mail of `kind` arrives, and what makes `sender` speak happens; returns once every processor
     has handled the resulting change jobs."""
-    handled: list[dict[str, Any]] = []
+    handled: list[ChangeJob] = []
 
-    async def record(job: dict[str, Any]) -> None:
+    async def record(job: ChangeJob) -> None:
         handled.append(job)
 
     client.app[processors_key].append(record)  # runs after every part's processor
@@ -129,7 +130,7 @@ async def trigger(client: Client, sender: str, kind: str) -> tuple[int, Message]
     conversation_id = message.conversation_id
 
     async def seen(job_kind: str) -> bool:
-        return any(j.get("kind") == job_kind and j.get("conversation_id") == conversation_id for j in handled)
+        return any(j.kind == job_kind and getattr(j, "conversation_id", None) == conversation_id for j in handled)
 
     await eventually(lambda: seen("inbound"))
     if sender == "survey":

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lines.console.availability import Openness
+from lines.console.changes import ChangeJob, Inbound
 from lines.console.keys import availability_key, processors_key, sessions_key
 from lines.console.models import Direction, Message
 from tests.api.helpers import eventually
@@ -29,9 +30,9 @@ async def test_mail_from_our_own_address_gets_nothing_automatic(
     client = await make_email_client(settings_extra={"customers": {"auto_ack": {"email": "Got it"}}})
     # The bot would tell a person that operators are away.
     client.app[availability_key].open_for = closed  # type: ignore[method-assign]
-    handled: list[dict[str, Any]] = []
+    handled: list[ChangeJob] = []
 
-    async def record(job: dict[str, Any]) -> None:
+    async def record(job: ChangeJob) -> None:
         handled.append(job)
 
     client.app[processors_key].append(record)
@@ -40,7 +41,7 @@ async def test_mail_from_our_own_address_gets_nothing_automatic(
     assert echo.automatic == "loop"
 
     async def processed() -> bool:
-        return any(j.get("kind") == "inbound" and j.get("message_id") == echo.id for j in handled)
+        return any(isinstance(j, Inbound) and j.message_id == echo.id for j in handled)
 
     await eventually(processed)
     dovecot.append(*mail_user, compose("Ivan <ivan@example.org>", "Help", "help me", message_id="p@example.org"))
