@@ -100,6 +100,7 @@ async def test_a_name_edited_on_the_card_shows_in_the_next_canned_reply(browser:
     await card.get_by_test_id("contact-save").click()
     await expect(card.get_by_test_id("contact-saved")).to_be_visible()
     await expect(page.get_by_test_id("customer-name")).to_have_text("Vera Orlova")
+    await expect(page.get_by_test_id("conversation-contact")).to_have_text("Vera Orlova")
 
     box = page.get_by_test_id("reply-input")
     await box.fill("/")

@@ -56,8 +56,8 @@
         .then(function (contact) {
           saved.hidden = false;
           document.dispatchEvent(new CustomEvent("lines:contact", { detail: { contact_id: contact.id } }));
-          var name = document.querySelector("[data-testid='customer-name'], [data-testid='contact-title']");
-          if (name) name.textContent = contact.name || "#" + contact.id;
+          var names = "[data-testid='customer-name'], [data-testid='conversation-contact'], [data-testid='contact-title']";
+          document.querySelectorAll(names).forEach(function (node) { node.textContent = contact.name || "#" + contact.id; });
         })
         .catch(function (error) {
           showError(form, error, function (field) {
