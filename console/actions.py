@@ -186,7 +186,8 @@ async def do_assign(
                 )
         if not scope.is_lead and assignee.id != scope.operator_id and team_id not in scope.team_ids:
             raise ActionError(403, "forbidden", "operators assign only within their own teams")
-        await _check_capacity(session, scope, conversation, assignee, force, has_room)
+        if force or not await _takes_freely(session, scope, assignee, team_id):
+            await _check_capacity(session, scope, conversation, assignee, force, has_room)
         assignee_id = assignee.id
     elif team_name is not None and assignee_id is not None and not unassign:
         current = await load_operator(session, assignee_id)
@@ -356,6 +357,18 @@ async def do_mark_read(session: AsyncSession, scope: Scope, conversation_id: int
 async def no_capacity_limit(session: AsyncSession, operator: Operator, channel: str) -> bool:
     """The room check without the routing part: capacities are routing's, so nothing limits."""
     return True
+
+
+async def _takes_freely(session: AsyncSession, scope: Scope, assignee: Operator, team_id: int | None) -> bool:
+    """Capacity limits automatic assignment only: an operator taking a chat themselves is not held to
+    it, unless the conversation's team (for a chat without one: any of theirs) respects capacity."""
+    if assignee.id != scope.operator_id:
+        return False
+    teams = [team_id] if team_id is not None else [t.id for t in assignee.teams]
+    if not teams:
+        return True
+    strict = await session.scalar(select(Team.id).where(Team.id.in_(teams), Team.respect_capacity.is_(True)).limit(1))
+    return strict is None
 
 
 async def _check_capacity(

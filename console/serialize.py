@@ -22,7 +22,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def team_dict(team: Team) -> dict[str, Any]:
-    return {"id": team.id, "name": team.name, "title": team.title}
+    return {"id": team.id, "name": team.name, "title": team.title, "respect_capacity": bool(team.respect_capacity)}
 
 
 def operator_brief(operator: Operator | None) -> dict[str, Any] | None:

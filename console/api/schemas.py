@@ -25,6 +25,7 @@ class TeamOut(Out):
     id: int
     name: str
     title: str
+    respect_capacity: bool
 
 
 class TeamList(Out):

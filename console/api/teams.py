@@ -29,6 +29,8 @@ class TeamPatch(Body):
     title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     members: Annotated[list[Annotated[str, Field(pattern=LOGIN.pattern)]], Field(max_length=1000)] | None = None
     """Logins of everyone in the team afterwards; the team's leads are its members with the role lead."""
+    respect_capacity: bool | None = None
+    """True: members taking a chat themselves are held to their capacity, as routing is."""
 
 
 async def list_teams(call: Call) -> dict[str, Any]:
@@ -71,6 +73,8 @@ async def patch_team(call: Call) -> dict[str, Any]:
                 raise ApiError(404, "not_found", f"team {call.ids['id']} not found")
             if body.title is not None:
                 team.title = body.title
+            if body.respect_capacity is not None:
+                team.respect_capacity = body.respect_capacity
             if body.members is not None:
                 wanted = set(body.members)
                 current = select(operator_teams.c.operator_id).where(operator_teams.c.team_id == team.id)
@@ -116,7 +120,7 @@ ROUTES = [
         "PATCH",
         "/api/v1/teams/{id}",
         patch_team,
-        "Rename a team or set its members (admins)",
+        "Rename a team, set its members or whether taking a chat respects capacity (admins)",
         TeamOut,
         body=TeamPatch,
         errors=(403, 404),
