@@ -126,7 +126,17 @@
     not_in_team: t("That operator is not a member of the conversation's team."),
     empty_text: t("Write something first."),
     text_too_long: t("The message is too long."),
-    csrf_failed: t("Your session has changed. Reload the page.")
+    csrf_failed: t("Your session has changed. Reload the page."),
+    at_capacity: t("The operator is at full capacity."),
+    unknown_operator: t("That operator no longer exists or is deactivated."),
+    unknown_team: t("That team no longer exists."),
+    until_required: t("Choose when the conversation wakes up."),
+    until_in_past: t("Choose a time in the future."),
+    until_naive: t("Choose a time in the future."),
+    until_not_allowed: t("Only a snoozed conversation has a wake-up time."),
+    no_identity: t("This conversation has no sender to block."),
+    payload_too_large: t("That is too large to send."),
+    validation_error: t("Some of the values are not valid. Check them and try again.")
   };
 
   function ApiError(status, code, message) {
