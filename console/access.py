@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, exists, false, not_, or_, true
 
-from lines.console.models import Conversation, Operator, Role
+from lines.console.models import Contact, Conversation, Operator, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,21 @@ class Scope:
             Conversation.team_id.is_(None),
             Conversation.team_id.in_(self.team_ids) if self.team_ids else false(),
         )
+
+    def contact_filter(self) -> ColumnElement[bool]:
+        """Contacts this operator may see: one of their conversations is visible, or they have none yet."""
+        if self.is_admin:
+            return true()
+        mine = exists().where(Conversation.contact_id == Contact.id, self.conversation_filter()).correlate(Contact)
+        none = not_(exists().where(Conversation.contact_id == Contact.id).correlate(Contact))
+        return or_(mine, none)
+
+
+def in_team(operator: Operator, team_id: int | None) -> bool:
+    """Whether `operator` may hold a conversation of `team_id`: the assignee is always a member of the
+    conversation's team (admins belong to every team; a conversation without a team is anyone's).
+    Needs `operator.teams` loaded."""
+    return team_id is None or operator.role == Role.ADMIN or team_id in {t.id for t in operator.teams}
 
 
 def view_filter(scope: Scope, view: str) -> ColumnElement[bool]:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from lines.console.access import Scope
+from lines.console.access import Scope, in_team
 from lines.console.changes import Assigned, PresenceChanged, PriorityChanged, Reply, StatusChanged
 from lines.console.events import Audience, Events
 from lines.console.inbox import channel_key, clean_text, load_conversation, load_message
@@ -177,7 +177,7 @@ async def do_assign(
         if assignee is None or not assignee.active:
             raise ActionError(422, "unknown_operator", f"operator {operator_id} does not exist")
         member_of = {t.id for t in assignee.teams}
-        if team_id is not None and team_id not in member_of and assignee.role != "admin":
+        if not in_team(assignee, team_id):
             if team_name is None and len(member_of) == 1:
                 team_id = next(iter(member_of))
             else:

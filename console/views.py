@@ -84,8 +84,13 @@ async def static(request: web.Request) -> web.Response:
 
 
 def local_path(target: str | None, fallback: str = "/") -> str:
-    """`target` if it is a path on this site (no scheme, host or `//`), else `fallback`: no open redirects."""
+    """`target` if it is a path on this site (no scheme, host or `//`), else `fallback`: no open redirects.
+
+    Control characters (CR, LF, NUL, vertical tab...) are refused too: in a Location header they
+    would be a header injection, and the server drops the connection instead of answering."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return fallback
+    if not target.isprintable():
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

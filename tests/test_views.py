@@ -291,3 +291,16 @@ def test_accept_language_parsing() -> None:
     assert parse_accept_language("ru;q=0, en") == ["en"]
     assert parse_accept_language("") == []
     assert parse_accept_language("ru;q=abc,en") == ["en"]
+
+
+async def test_control_characters_in_next_fall_back_to_the_inbox(client: Client, staff: Staff) -> None:
+    await login(client, "anna")
+    for evil in ("/%0D%0ASet-Cookie:%20x=1", "/%00", "/%0B", "/a%0Ab", "/%7F", "/%C2%85"):
+        response = await client.get(f"/login?next={evil}", allow_redirects=False)
+        assert (response.status, response.headers["Location"]) == (303, "/"), evil
+        assert "x" not in response.cookies
+    await client.post("/logout", data={"csrf": "x"}, allow_redirects=False)
+    data = {"login": "anna", "password": PASSWORD, "next": "/\r\nX-Evil: 1"}
+    response = await client.post("/login", data=data, allow_redirects=False)
+    assert (response.status, response.headers["Location"]) == (303, "/")
+    assert "X-Evil" not in response.headers

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from pydantic import Field
 from sqlalchemy import select
 
-from lines.console.actions import do_reply
+from lines.console.access import in_team
+from lines.console.actions import do_reply, load_operator
 from lines.console.api.errors import ApiError
 from lines.console.api.route_table import Body, Call, Out, Route
 from lines.console.api.schemas import ConversationOut, MessageOut
@@ -29,7 +30,7 @@ from lines.console.keys import (
     sessions_key,
     settings_key,
 )
-from lines.console.models import Conversation, Status, Team
+from lines.console.models import Contact, Conversation, Status, Team
 from lines.console.serialize import conversation_dict
 
 
@@ -48,7 +49,9 @@ class OutreachOut(Out):
 
 async def start_conversation(call: Call) -> dict[str, Any]:
     """422 `invalid_recipient` names what is wrong with `to` (e.g. not a valid phone number);
-    422 `unknown_channel` when no such channel is configured."""
+    422 `unknown_channel` when no such channel is configured; 403 `not_in_team` when the caller is not
+    a member of the channel's team; 403 `customer_of_another_team` when `to` belongs to a customer
+    the caller may not see."""
     body = call.body(OutreachIn)
     if not clean_text(body.text.strip()):
         raise ApiError(422, "empty_text", "text must not be empty")
@@ -65,10 +68,18 @@ async def start_conversation(call: Call) -> dict[str, Any]:
     team_name = app[settings_key].channel_teams().get((body.channel, body.inbox))
     async with app[sessions_key]() as session:
         async with session.begin():
-            contact, identity = await resolve_contact(session, body.channel, body.inbox, recipient)
             team_id = None
             if team_name:
                 team_id = await session.scalar(select(Team.id).where(Team.name == team_name))
+            caller = await load_operator(session, scope.operator_id)
+            if caller is None or not in_team(caller, team_id):
+                raise ApiError(
+                    403, "not_in_team", f"only members of team {team_name} start conversations on this channel"
+                )
+            contact, identity = await resolve_contact(session, body.channel, body.inbox, recipient)
+            visible = await session.scalar(select(Contact.id).where(Contact.id == contact.id, scope.contact_filter()))
+            if visible is None:  # raising rolls back the identity resolve_contact may have added
+                raise ApiError(403, "customer_of_another_team", "this address belongs to another team's customer")
             conversation = Conversation(
                 contact_id=contact.id,
                 identity_id=identity.id,
@@ -118,7 +129,7 @@ ROUTES = [
         OutreachOut,
         body=OutreachIn,
         status=201,
-        errors=(422,),
+        errors=(403, 422),
         tag="conversations",
     ),
 ]

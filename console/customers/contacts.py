@@ -44,11 +44,7 @@ def not_merged_away() -> ColumnElement[bool]:
 
 
 def contact_filter(scope: Scope) -> ColumnElement[bool]:
-    if scope.is_admin:
-        return not_merged_away()
-    visible = exists().where(Conversation.contact_id == Contact.id, scope.conversation_filter()).correlate(Contact)
-    none = not_(exists().where(Conversation.contact_id == Contact.id).correlate(Contact))
-    return and_(not_merged_away(), or_(visible, none))
+    return and_(not_merged_away(), scope.contact_filter())
 
 
 async def visible_contact(session: AsyncSession, scope: Scope, contact_id: int, *, lock: bool = False) -> Contact:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from lines.console.keys import sessions_key
-from lines.console.models import Contact, Conversation
+from lines.console.models import Contact, ContactIdentity, Conversation
 from tests.api.helpers import auth_headers, error_of, eventually
 from tests.channels.sms.conftest import Client, Factory, messages, twilio_gateway
 from tests.channels.sms.test_twilio import inbound_url, status_of
@@ -94,3 +94,39 @@ async def test_a_blank_text_is_refused_before_anything_is_created(
     client = await make_sms_client(twilio_gateway(twilio))
     assert await error_of(await start(client, text="   ")) == (422, "empty_text")
     assert await messages(client) == []
+
+
+async def test_an_operator_of_another_team_cannot_start_a_conversation_on_a_teams_channel(
+    twilio: TwilioStandIn, make_sms_client: Factory
+) -> None:
+    client = await make_sms_client(twilio_gateway(twilio))  # the gateway belongs to team support
+    assert await error_of(await start(client, who="boris")) == (403, "not_in_team")
+    async with client.app[sessions_key]() as session:
+        assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
+        assert await session.scalar(select(func.count()).select_from(ContactIdentity)) == 0
+    assert twilio.sent == []
+
+
+async def test_another_teams_customer_cannot_be_taken_over_through_ones_own_channel(
+    twilio: TwilioStandIn, make_sms_client: Factory
+) -> None:
+    client = await make_sms_client(
+        twilio_gateway(twilio), twilio_gateway(twilio, name="sales-sms", number="+15005550007", team="sales")
+    )
+    assert (await start(client, who="anna")).status == 201
+    response = await start(client, who="boris", inbox="sales-sms")
+    assert await error_of(response) == (403, "customer_of_another_team")
+    async with client.app[sessions_key]() as session:
+        conversations = (await session.scalars(select(Conversation))).all()
+        assert [(c.inbox, c.assignee_id) for c in conversations] == [("twilio", conversations[0].assignee_id)]
+        identities = (await session.scalars(select(ContactIdentity.inbox))).all()
+        assert identities == ["twilio"]
+
+
+async def test_a_started_conversations_assignee_is_a_member_of_its_team(
+    twilio: TwilioStandIn, make_sms_client: Factory
+) -> None:
+    client = await make_sms_client(twilio_gateway(twilio, team="sales"))
+    assert await error_of(await start(client, who="anna")) == (403, "not_in_team")
+    body = await (await start(client, who="boris")).json()
+    assert (body["conversation"]["team"]["name"], body["conversation"]["assignee"]["login"]) == ("sales", "boris")
