@@ -75,19 +75,76 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _throttle_keys(request: web.Request, login: str) -> tuple[str, str]:
+LOGIN_TIERS = 3
+"""Delays grow by tier: after n failures from one address on one account it waits out the window,
+after 2n four windows, after 4n sixteen windows."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ThrottleKeys:
+    account: str
+    ip: str
+    pairs: tuple[str, ...]
+
+
+def _account_key(login: str) -> str:
     account = hashlib.sha256(login.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"login:account:{account}", f"login:ip:{client_ip(request)}"
+    return f"login:account:{account}"
+
+
+def _throttle_keys(request: web.Request, login: str) -> _ThrottleKeys:
+    account, ip = _account_key(login), client_ip(request)
+    pairs = tuple(f"login:pair:{account.rsplit(':', 1)[1]}:{ip}:{tier}" for tier in range(LOGIN_TIERS))
+    return _ThrottleKeys(account, f"login:ip:{ip}", pairs)
+
+
+async def _throttle(request: web.Request, login: str, keys: _ThrottleKeys) -> None:
+    """Count this attempt (before the password is checked, so parallel guesses cannot race past) and
+    refuse it with 429 if its address has been failing too often.
+
+    Per (account, address) the delays grow; per address across accounts there is one limit; per
+    account across addresses there is a ceiling far above one address's budget, and past it only
+    addresses that have failed on the account before are refused: a right password from an address
+    that has not been failing always gets through, so nobody can lock an operator out.
+    """
+    app = request.app
+    limits = app[settings_key].auth
+    limiter = app[limiter_key]
+    window, per_pair = limits.login_window_seconds, limits.login_failures_per_account
+    by_pair = [await limiter.hit(key, per_pair * 2**tier, window * 4**tier) for tier, key in enumerate(keys.pairs)]
+    by_ip = await limiter.hit(keys.ip, limits.login_failures_per_ip, window)
+    by_account = await limiter.hit(keys.account, limits.login_account_ceiling, window)
+    failed_here_before = by_pair[-1].count > 1
+    if not by_account.allowed and by_account.count == limits.login_account_ceiling + 1:
+        log.warning(
+            "login: account %r is under attack: %d failures in %d s from several addresses; "
+            "addresses that keep failing on it are refused, others may still sign in",
+            login.strip().lower(),
+            limits.login_account_ceiling,
+            window,
+        )
+    refused = [v for v in (*by_pair, by_ip) if not v.allowed]
+    if not by_account.allowed and failed_here_before:
+        refused.append(by_account)
+    if refused:
+        app[metrics_key].login_failures.labels("throttled").inc()
+        retry = max(1, *(v.retry_after for v in refused))
+        raise AuthError(429, "too_many_attempts", "too many login attempts; try again later", retry_after=retry)
+
+
+async def account_under_attack(app: web.Application, login: str) -> bool:
+    """Whether failed logins on this account from all addresses passed the ceiling in this window."""
+    ceiling = app[settings_key].auth.login_account_ceiling
+    return await app[limiter_key].count(_account_key(login)) > ceiling
 
 
 async def login_with_password(request: web.Request, login: str, password: str, kind: Via) -> tuple[Operator, str, str]:
     """Check a login and open a session.
 
-    Every attempt is counted per account and per client IP *before* the password is checked, so
-    parallel guesses cannot race past the limit. A success resets the account's
-    counter and takes back only its own count from the IP's, so the IP counter counts failures:
-    operators behind one office NAT don't lock each other out, and one known account cannot be used
-    to wipe the guesses made from that address.
+    Every attempt is counted *before* the password is checked (see `_throttle`). A success resets
+    the counters of its (account, address) and takes back only its own count from the address's and
+    the account's, so those count failures: operators behind one office NAT don't lock each other
+    out, and one known account cannot be used to wipe the guesses made from that address.
 
     Args:
         request: the login request (for the app's resources and the client address).
@@ -103,16 +160,10 @@ async def login_with_password(request: web.Request, login: str, password: str, k
             message is the same whether or not the login exists.
     """
     app = request.app
-    settings = app[settings_key]
-    limits = settings.auth
+    limits = app[settings_key].auth
     limiter = app[limiter_key]
-    account_key, ip_key = _throttle_keys(request, login)
-    by_account = await limiter.hit(account_key, limits.login_failures_per_account, limits.login_window_seconds)
-    by_ip = await limiter.hit(ip_key, limits.login_failures_per_ip, limits.login_window_seconds)
-    if not (by_account.allowed and by_ip.allowed):
-        app[metrics_key].login_failures.labels("throttled").inc()
-        retry = max(by_account.retry_after, by_ip.retry_after, 1)
-        raise AuthError(429, "too_many_attempts", "too many login attempts; try again later", retry_after=retry)
+    keys = _throttle_keys(request, login)
+    await _throttle(request, login, keys)
 
     # The session is closed before the (slow) hash check: on SQLite it is the only connection.
     async with app[sessions_key]() as session:
@@ -140,8 +191,10 @@ async def login_with_password(request: web.Request, login: str, password: str, k
                 expires_at=now + timedelta(hours=limits.session_hours),
             )
         )
-    await limiter.reset(account_key)
-    await limiter.refund(ip_key)
+    for key in keys.pairs:
+        await limiter.reset(key)
+    await limiter.refund(keys.ip)
+    await limiter.refund(keys.account)
     log.info("operator %s logged in (%s) from %s", operator.login, kind, client_ip(request))
     return operator, token, csrf
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 class Verdict:
     allowed: bool
     retry_after: int
+    count: int = 0
+    """Events counted in the window so far, this one included (0 when the count is unknown)."""
 
 
 class RateLimiter(abc.ABC):
@@ -27,36 +29,44 @@ class RateLimiter(abc.ABC):
     async def reset(self, key: str) -> None: ...
 
     @abc.abstractmethod
+    async def count(self, key: str) -> int:
+        """Events counted for `key` in its current window, without counting one (0 when none)."""
+
+    @abc.abstractmethod
     async def refund(self, key: str) -> None:
         """Take back one counted event (it turned out not to count, e.g. a successful login)."""
 
 
 class MemoryRateLimiter(RateLimiter):
     def __init__(self) -> None:
-        self._windows: dict[str, tuple[float, int]] = {}
+        self._windows: dict[str, tuple[float, int, int]] = {}  # key -> (start, count, window)
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> Verdict:
         now = time.monotonic()
-        start, count = self._windows.get(key, (now, 0))
+        start, count, _ = self._windows.get(key, (now, 0, window_seconds))
         if now - start >= window_seconds:
             start, count = now, 0
         count += 1
-        self._windows[key] = (start, count)
+        self._windows[key] = (start, count, window_seconds)
         if len(self._windows) > 100_000:
-            self._evict(now, window_seconds)
+            self._evict(now)
         if count > limit:
-            return Verdict(False, max(1, math.ceil(start + window_seconds - now)))
-        return Verdict(True, 0)
+            return Verdict(False, max(1, math.ceil(start + window_seconds - now)), count)
+        return Verdict(True, 0, count)
 
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
 
+    async def count(self, key: str) -> int:
+        start, count, window = self._windows.get(key, (0.0, 0, 0))
+        return count if time.monotonic() - start < window else 0
+
     async def refund(self, key: str) -> None:
         if key in self._windows:
-            start, count = self._windows[key]
-            self._windows[key] = (start, max(0, count - 1))
+            start, count, window = self._windows[key]
+            self._windows[key] = (start, max(0, count - 1), window)
 
-    def _evict(self, now: float, window_seconds: int) -> None:
-        stale = [k for k, (start, _) in self._windows.items() if now - start >= window_seconds]
+    def _evict(self, now: float) -> None:
+        stale = [k for k, (start, _, window) in self._windows.items() if now - start >= window]
         for key in stale:
             del self._windows[key]

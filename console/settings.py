@@ -75,7 +75,11 @@ class AuthSettings(_Section):
     session_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 12
     login_window_seconds: Annotated[int, Field(ge=10)] = 900
     login_failures_per_account: Annotated[int, Field(ge=1)] = 5
+    """Failures on one account from one address before that address waits (the delay then grows)."""
     login_failures_per_ip: Annotated[int, Field(ge=1)] = 20
+    login_account_ceiling: Annotated[int, Field(ge=1)] = 100
+    """Failures on one account from all addresses in a window: past it the account is under attack and
+    only addresses that have not failed on it may still try."""
 
 
 class OutboxSettings(_Section):

@@ -29,7 +29,7 @@ from lines.console.actions import load_operator
 from lines.console.api.errors import ApiError
 from lines.console.api.route_table import Body, Call, Route
 from lines.console.api.schemas import OperatorList, OperatorOut
-from lines.console.auth import AuthContext, announce_session_change, revoke_operator_sessions
+from lines.console.auth import AuthContext, account_under_attack, announce_session_change, revoke_operator_sessions
 from lines.console.changes import OperatorChanged, Requeue
 from lines.console.events import Events
 from lines.console.keys import bus_key, events_key, sessions_key
@@ -111,14 +111,19 @@ def _lead_teams(ctx: AuthContext) -> set[str]:
 
 
 async def list_operators(call: Call) -> dict[str, Any]:
-    """Every operator, active or not, with teams, skills, capacity and presence."""
+    """Every operator, active or not, with teams, skills, capacity and presence; admins also see
+    whose account is under a password-guessing attack (`login_under_attack`)."""
     async with call.app[sessions_key]() as session:
         operators = (
             await session.scalars(
                 select(Operator).order_by(Operator.name, Operator.id).options(selectinload(Operator.teams))
             )
         ).all()
-    return {"operators": [operator_dict(o) for o in operators]}
+    listed = [operator_dict(o) for o in operators]
+    if call.ctx.scope.is_admin:
+        for row in listed:
+            row["login_under_attack"] = await account_under_attack(call.app, row["login"])
+    return {"operators": listed}
 
 
 async def create_operator(call: Call) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import Field
+
 from lines.console.api.route_table import Out
 
 
@@ -50,6 +52,9 @@ class OperatorOut(Out):
     locale: str | None
     email: str | None
     active: bool
+    login_under_attack: bool | None = Field(
+        None, description="admins only (else null): failed logins on this account passed the ceiling just now"
+    )
 
 
 class OperatorList(Out):

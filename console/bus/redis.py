@@ -359,8 +359,16 @@ class RedisRateLimiter(RateLimiter):
             self._warn(err)
             return Verdict(True, 0)
         if count > limit:
-            return Verdict(False, max(1, math.ceil(ttl_ms / 1000)))
-        return Verdict(True, 0)
+            return Verdict(False, max(1, math.ceil(ttl_ms / 1000)), count)
+        return Verdict(True, 0, count)
+
+    async def count(self, key: str) -> int:
+        try:
+            value = await self._redis.get(self.key(key))
+        except UNAVAILABLE as err:
+            self._warn(err)
+            return 0
+        return int(value or 0)
 
     async def reset(self, key: str) -> None:
         try:

@@ -571,3 +571,13 @@ async def test_a_refund_of_an_unknown_key_does_not_go_negative(limiter: RateLimi
     await limiter.refund("ip:4")
     verdicts = [(await limiter.hit("ip:4", 1, 60)).allowed for _ in range(2)]
     assert verdicts == [True, False]
+
+
+async def test_a_limiter_tells_how_many_were_counted_without_counting(limiter: RateLimiter) -> None:
+    assert await limiter.count("ip:5") == 0
+    assert [(await limiter.hit("ip:5", 1, 60)).count for _ in range(3)] == [1, 2, 3]
+    assert await limiter.count("ip:5") == 3
+    assert await limiter.count("ip:5") == 3
+    await limiter.hit("short", 5, 1)
+    await asyncio.sleep(1.1)
+    assert await limiter.count("short") == 0
