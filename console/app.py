@@ -31,6 +31,7 @@ from lines.console.keys import (
     bus_key,
     channel_state_key,
     channels_key,
+    demo_key,
     engine_key,
     events_key,
     files_key,
@@ -294,13 +295,16 @@ async def security_headers(
     return response
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the app for `settings`; resources open when it starts and close when it stops."""
+def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
+    """Build the app for `settings`; resources open when it starts and close when it stops.
+
+    `demo` is for `lines demo` only: it serves the demo shop page."""
     app = web.Application(
         middlewares=[measure, security_headers, error_pages.error_pages, *api.middlewares()],
         client_max_size=settings.storage.max_attachment_bytes + 64 * 1024,
     )
     app[settings_key] = settings
+    app[demo_key] = demo
     app[metrics_key] = Metrics()
     app[processors_key] = []
     app[nav_key] = []

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from lines.console.app import create_app
 from lines.console.db import create_engine, is_sqlite, session_maker
-from lines.console.demo import seed_demo
+from lines.console.demo import seed_demo, with_demo_site
 from lines.console.features import COMMANDS
 from lines.console.migrate import upgrade
 from lines.console.models import Role
@@ -40,9 +40,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return ensure_secret_key(settings)
 
 
-def _run(settings: Settings, host: str, port: int, reuse_port: bool = False) -> None:
+def _run(settings: Settings, host: str, port: int, reuse_port: bool = False, demo: bool = False) -> None:
     web.run_app(
-        create_app(settings),
+        create_app(settings, demo=demo),
         host=host,
         port=port,
         reuse_port=reuse_port or None,
@@ -107,7 +107,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ["LINES_DATA_DIR"] = str(Path(args.data_dir).resolve())
     elif "LINES_DATA_DIR" not in os.environ:
         os.environ["LINES_DATA_DIR"] = str(Path("data/demo").resolve())
-    settings = _settings(args)
+    settings = with_demo_site(_settings(args), os.environ)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     asyncio.run(_migrate(settings))
@@ -127,7 +127,7 @@ Open the shop, write in the chat bubble, and answer as anna in the console. Ctrl
 """,
         flush=True,
     )
-    _run(settings, host, port)
+    _run(settings, host, port, demo=True)
     return 0
 
 

@@ -67,3 +67,6 @@ availability_key = web.AppKey("availability", Availability)
 The bot's away notice, the widget's status and routing's `business_hours` condition ask here."""
 nav_key = web.AppKey("nav", list[NavItem])
 """The console's links: the core adds the inbox, each part appends its pages' `NavItem`s in its setup."""
+
+demo_key = web.AppKey("demo", bool)
+"""The app runs as `lines demo`: only then is the demo shop page (/demo) served."""

@@ -124,8 +124,7 @@ class Page:
         return self.catalog.gettext(message)
 
     def static_url(self, name: str) -> str:
-        file = self.request.app[static_key].get(name)
-        return f"/static/{name}?v={file.version}" if file else f"/static/{name}"
+        return static_url(self.request.app, name)
 
     def ago(self, value: datetime | None) -> str:
         if value is None:
@@ -175,7 +174,14 @@ class Page:
         return secure(response)
 
 
+def static_url(app: web.Application, name: str) -> str:
+    """The URL of a file under `lines.web/static`, versioned by its content."""
+    file = app[static_key].get(name)
+    return f"/static/{name}?v={file.version}" if file else f"/static/{name}"
+
+
 def secure(response: web.Response) -> web.Response:
+    """Every HTML page's headers: the strict CSP, no framing, no caching."""
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cache-Control"] = "no-store"

@@ -29,7 +29,10 @@ def test_the_default_config_validates() -> None:
     assert settings.server.port == 8080
     assert settings.bus.redis_url == ""
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
-    assert settings.webchat_site("demo") is not None
+
+
+def test_the_shipped_config_offers_no_web_chat_site_so_serve_has_no_demo() -> None:
+    assert load_settings(REPO_CONFIG, env={}).channels.webchat == []
 
 
 def test_the_packaged_default_is_the_repository_file() -> None:
@@ -38,7 +41,7 @@ def test_the_packaged_default_is_the_repository_file() -> None:
 
 def test_without_a_file_the_packaged_default_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert load_settings(env={}).webchat_site("demo") is not None
+    assert load_settings(env={}).routing.rules_file == "config/routing.json"
 
 
 @pytest.mark.parametrize(

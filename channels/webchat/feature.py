@@ -5,7 +5,7 @@ Routes (the frames are in docs/webchat.md; error codes in `protocol.py`):
     GET  /webchat/{site_key}/ws           visitor WebSocket (JSON frames)
     GET  /webchat/{site_key}/config       title, welcome and limits for the widget
     POST /webchat/{site_key}/upload       a visitor's file (multipart), OPTIONS for CORS
-    GET  /demo                            the demo shop page, when a site `demo` is configured
+    GET  /demo                            the demo shop page, under `lines demo` only
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from lines.channels.webchat.routes import DEMO_SITE, demo_page, site_config, wid
 from lines.channels.webchat.socket import visitor_socket
 from lines.channels.webchat.state import WebchatState, templates_key, webchat_key
 from lines.channels.webchat.upload import upload, upload_preflight
+from lines.console.keys import demo_key
 from lines.console.settings import ConfigError
 from lines.console.template_files import preloaded_templates
 
@@ -53,6 +54,6 @@ def setup(app: web.Application, context: ChannelContext) -> list[BaseChannel]:
     app.router.add_get("/webchat/{site_key}/config", site_config)
     app.router.add_post("/webchat/{site_key}/upload", upload)
     app.router.add_route("OPTIONS", "/webchat/{site_key}/upload", upload_preflight)
-    if settings.webchat_site(DEMO_SITE) is not None:
+    if app.get(demo_key, False) and settings.webchat_site(DEMO_SITE) is not None:
         app.router.add_get("/demo", demo_page)
     return [WebchatChannel(site.site_key, context, hub) for site in sites]

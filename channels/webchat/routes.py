@@ -7,6 +7,7 @@ from aiohttp import web
 from lines.channels.webchat.guard import Refused, check_origin, cors_headers, site_for
 from lines.channels.webchat.state import templates_key, webchat_key
 from lines.channels.webchat.upload import upload_limit
+from lines.console.views import secure, static_url
 
 DEMO_SITE = "demo"
 SCRIPT_MAX_AGE = 300
@@ -55,8 +56,11 @@ async def demo_page(request: web.Request) -> web.Response:
     html = (
         request.app[templates_key]
         .get_template("demo.html")
-        .render(widget_src=f"{base}/webchat/widget.js", site_key=DEMO_SITE, chat_title=site.title)
+        .render(
+            widget_src=f"{base}/webchat/widget.js",
+            site_key=DEMO_SITE,
+            chat_title=site.title,
+            stylesheet=static_url(request.app, "demo.css"),
+        )
     )
-    # No Content-Security-Policy here on purpose: browser tests evaluate expressions in this page
-    # (Playwright's wait_for_function needs eval), and the page shows no customer data.
-    return web.Response(text=html, content_type="text/html", charset="utf-8")
+    return secure(web.Response(text=html, content_type="text/html", charset="utf-8"))

@@ -28,6 +28,7 @@ from lines.channels.webchat.hub import WEBCHAT_TOPIC, outbound_payload
 from lines.channels.webchat.socket import CHANNEL, contact_info, visitor_limit_key
 from lines.channels.webchat.state import webchat_key
 from lines.channels.webchat.visitor import Visitor, identity_valid, verify_visitor
+from lines.console.multipart import form_data_names
 from lines.console.settings import Settings
 from lines.console.storage import ACTIVE_EXTENSIONS, FileTooLarge, safe_filename
 
@@ -91,7 +92,7 @@ async def read_field(part: BodyPartReader) -> str:
     try:
         return raw.decode()
     except UnicodeDecodeError:
-        raise UploadRefused(400, "bad_request", f"field {part.name!r} is not UTF-8") from None
+        raise UploadRefused(400, "bad_request", "a form field is not UTF-8") from None
 
 
 def parse_identity_field(raw: str) -> p.IdentityClaim | None:
@@ -128,24 +129,25 @@ class UploadForm:
             raise UploadRefused(400, "empty_file", "the file is empty")
 
     async def _part(self, part: BodyPartReader, settings: Settings, limit: int) -> None:
-        if part.name == "file":
+        field, filename = form_data_names(part.headers.get(hdrs.CONTENT_DISPOSITION, ""))
+        if field == "file":
             if self.data is not None:
                 raise UploadRefused(400, "bad_request", "one file per upload")
-            self.filename = part.filename or "file"
+            self.filename = filename or "file"
             declared = part.headers.get(hdrs.CONTENT_TYPE, "application/octet-stream")
             self.content_type = declared.split(";", 1)[0].strip().lower()
             check_declared(settings, self.filename, self.content_type)
             self.data = await read_bounded(part, limit)
             check_content(self.content_type, self.data)
-        elif part.name == "client_id":
+        elif field == "client_id":
             try:
                 self.client_id = p.parse_client_id((await read_field(part)).strip())
             except p.FrameError:
                 raise UploadRefused(400, "bad_request", "client_id must be a UUID") from None
-        elif part.name == "identity":
+        elif field == "identity":
             self.identity = parse_identity_field(await read_field(part))
         else:
-            raise UploadRefused(400, "bad_request", f"unexpected field {str(part.name)[:40]!r}")
+            raise UploadRefused(400, "bad_request", f"unexpected field {str(field)[:40]!r}")
 
 
 async def upload_preflight(request: web.Request) -> web.Response:

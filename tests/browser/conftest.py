@@ -55,7 +55,7 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> web.Application:
-        app = create_app(self.settings)
+        app = create_app(self.settings, demo=True)  # the browser tests chat on the demo shop page
         runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True).start()

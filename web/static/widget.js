@@ -335,9 +335,17 @@
   function build() {
     var host = el("div", { "data-lines-chat": siteKey });
     var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
-    var style = el("style");
-    style.textContent = CSS;
-    root.appendChild(style);
+    // A constructed stylesheet is not inline style for CSP, so the widget works on pages whose
+    // policy is `style-src 'self'` (our /demo, shops with a strict policy); <style> is the fallback.
+    if (host.attachShadow && "adoptedStyleSheets" in root && typeof CSSStyleSheet.prototype.replaceSync === "function") {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      var style = el("style");
+      style.textContent = CSS;
+      root.appendChild(style);
+    }
     var wrap = el("div", { class: "lc" });
     root.appendChild(wrap);
 

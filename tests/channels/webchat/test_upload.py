@@ -243,3 +243,34 @@ async def test_a_site_that_requires_identity_refuses_an_anonymous_upload(make_cl
     assert response.status == 403
     assert (await response.json())["error"]["code"] == "identity_required"
     assert await count(client, Message) == 0
+
+
+async def post_raw(client: Client, token: str, disposition: str, content_type: str = "image/png") -> Any:
+    """A multipart body written by hand, so the Content-Disposition is exactly `disposition`."""
+    boundary = "lines-boundary-7d3a"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: {disposition}\r\nContent-Type: {content_type}\r\n\r\n".encode()
+        + PNG
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"X-Visitor-Token": token, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    return await client.post("/webchat/demo/upload", data=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("disposition", "stored"),
+    [
+        ('form-data; name="file"; filename="a;b=c.png"', "a;b=c.png"),
+        ("form-data; name=file; filename=a;b=c.png", "a;b=c.png"),
+        ('form-data; name="file"; filename=x=1; y=2.png', "x=1; y=2.png"),
+        ("form-data; name=\"file\"; filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82%3Bv%3D2.png", "отчёт;v=2.png"),
+    ],
+)
+async def test_file_names_with_semicolons_and_equals_signs_upload(
+    client: Client, staff: Staff, disposition: str, stored: str
+) -> None:
+    response = await post_raw(client, await token_for(client), disposition)
+    assert response.status == 201, await response.text()
+    async with client.app[sessions_key]() as session:
+        attachment = await session.scalar(select(Attachment))
+    assert attachment is not None and attachment.display_name == stored
