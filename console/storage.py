@@ -10,7 +10,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from lines.channels.base import InboundAttachment
 
@@ -26,6 +26,47 @@ EDGES = re.compile(r"^[\s.]+|[\s.]+$")
 MAX_EXTENSION_BYTES = 32
 # Types a browser would run or render as active content; never stored as given.
 ACTIVE_EXTENSIONS = {".html", ".htm", ".xhtml", ".svg", ".js", ".mjs", ".php", ".pht", ".phtml", ".exe", ".bat"}
+EXECUTABLE_EXTENSIONS = ACTIVE_EXTENSIONS | {
+    ".apk", ".app", ".appx", ".cmd", ".com", ".cpl", ".dll", ".gadget", ".hta", ".inf", ".ins", ".iso", ".jar",
+    ".jse", ".lnk", ".msc", ".msi", ".msix", ".msp", ".mst", ".pif", ".ps1", ".ps1xml", ".psc1", ".psd1", ".psm1",
+    ".py", ".pyw", ".reg", ".scf", ".scr", ".sct", ".sh", ".shb", ".sys", ".url", ".vb", ".vbe", ".vbs", ".vhd",
+    ".vhdx", ".ws", ".wsc", ".wsf", ".wsh", ".xll", ".xlam", ".docm", ".xlsm", ".pptm",
+}  # fmt: skip
+"""Programs, scripts, shortcuts and macro documents a customer's upload may never be, whatever its type."""
+TYPE_EXTENSIONS: dict[str, frozenset[str]] = {
+    "image/png": frozenset({".png"}),
+    "image/jpeg": frozenset({".jpg", ".jpeg", ".jpe", ".jfif"}),
+    "image/gif": frozenset({".gif"}),
+    "image/webp": frozenset({".webp"}),
+    "application/pdf": frozenset({".pdf"}),
+    "text/plain": frozenset({".txt", ".text", ".log", ".md", ".csv"}),
+    "text/csv": frozenset({".csv", ".txt"}),
+    "application/zip": frozenset({".zip"}),
+    "application/msword": frozenset({".doc"}),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": frozenset({".docx"}),
+    "application/vnd.ms-excel": frozenset({".xls"}),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": frozenset({".xlsx"}),
+    "application/vnd.oasis.opendocument.text": frozenset({".odt"}),
+    "application/vnd.oasis.opendocument.spreadsheet": frozenset({".ods"}),
+    "application/rtf": frozenset({".rtf"}),
+    "application/x-7z-compressed": frozenset({".7z"}),
+    "application/gzip": frozenset({".gz", ".tgz"}),
+}
+"""The extensions a file of each known type may have; a type outside this table (one an admin added)
+takes any extension that is not executable."""
+
+
+def extension_refusal(filename: str, content_type: str) -> str | None:
+    """Why a customer's file of this name and declared type is refused, or None when it may be stored:
+    executable extensions never, and a known type only under one of its own extensions."""
+    for name in (filename.strip().rstrip(". "), safe_filename(filename)):
+        suffix = PurePosixPath(name.lower()).suffix
+        if suffix in EXECUTABLE_EXTENSIONS:
+            return f"{suffix} files (web pages, scripts, programs, shortcuts) are not accepted"
+        expected = TYPE_EXTENSIONS.get(content_type)
+        if suffix and expected is not None and suffix not in expected:
+            return f"a {suffix} file is not a {content_type} file"
+    return None
 
 
 class FileTooLarge(Exception):

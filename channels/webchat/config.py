@@ -24,6 +24,12 @@ class WebchatSite(Section):
     messages_per_minute: Annotated[int, Field(ge=1)] = 30
     new_conversations_per_ip_per_hour: Annotated[int, Field(ge=0)] = 60
     max_upload_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    attachment_types: list[str] | None = None
+    """Content types visitors of this site may upload; unset: `storage.attachment_types` (images, PDF,
+    text, office documents, ZIP). Programs and scripts are refused whatever this says."""
+
+    def upload_types(self, default: list[str]) -> list[str]:
+        return [t.lower() for t in (default if self.attachment_types is None else self.attachment_types)]
 
     @field_validator("origins")
     @classmethod

@@ -41,7 +41,7 @@ async def site_config(request: web.Request) -> web.Response:
         "welcome": site.welcome,
         "max_message_chars": site.max_message_chars,
         "max_upload_bytes": upload_limit(settings, site),
-        "attachment_types": list(settings.storage.attachment_types),
+        "attachment_types": site.upload_types(settings.storage.attachment_types),
         "identity": bool(site.identity_secret.get_secret_value()),
     }
     return web.json_response(body, headers=cors_headers(origin, **{"Cache-Control": "public, max-age=60"}))

@@ -1,7 +1,8 @@
 """`POST /webchat/{site_key}/upload`: a visitor's file, checked, streamed, stored, ingested.
 
 Checks in the order that wastes least: site and origin, visitor token, declared size, then per part
-the declared type and the extension (active content is refused outright),
+the declared type against the site's list and the extension against the type (programs and scripts
+are refused outright),
 the running size while streaming, and the leading bytes against the declared type.
 
 Multipart fields: `file` (required), `client_id` (UUID; a resent upload is stored once),
@@ -14,7 +15,6 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
 from typing import Any
 
 from aiohttp import BodyPartReader, hdrs, web
@@ -30,7 +30,7 @@ from lines.channels.webchat.state import webchat_key
 from lines.channels.webchat.visitor import Visitor, identity_valid, verify_visitor
 from lines.console.multipart import form_data_names
 from lines.console.settings import Settings
-from lines.console.storage import ACTIVE_EXTENSIONS, FileTooLarge, safe_filename
+from lines.console.storage import FileTooLarge, extension_refusal
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,14 @@ def upload_limit(settings: Settings, site: WebchatSite) -> int:
     return min(site.max_upload_bytes, settings.storage.max_attachment_bytes)
 
 
-def check_declared(settings: Settings, filename: str, content_type: str) -> None:
-    """Refuse (415) a type not on the list, and active content whatever type it claims."""
-    allowed = {t.lower() for t in settings.storage.attachment_types}
-    if content_type not in allowed:
+def check_declared(settings: Settings, site: WebchatSite, filename: str, content_type: str) -> None:
+    """Refuse (415) a type not on the site's list, a name whose extension is not its type's, and
+    programs, scripts and shortcuts whatever type they claim."""
+    if content_type not in site.upload_types(settings.storage.attachment_types):
         raise UploadRefused(415, "unsupported_type", f"files of type {content_type[:100]!r} are not accepted")
-    for name in (filename.strip().rstrip(". "), safe_filename(filename)):
-        if PurePosixPath(name.lower()).suffix in ACTIVE_EXTENSIONS:
-            raise UploadRefused(415, "unsupported_type", "web pages, scripts and programs are not accepted")
+    refusal = extension_refusal(filename, content_type)
+    if refusal is not None:
+        raise UploadRefused(415, "unsupported_type", refusal[:200])
 
 
 def check_content(content_type: str, data: bytes) -> None:
@@ -112,7 +112,7 @@ class UploadForm:
         self.content_type = ""
         self.data: bytes | None = None
 
-    async def read(self, request: web.Request, settings: Settings, limit: int) -> None:
+    async def read(self, request: web.Request, settings: Settings, site: WebchatSite, limit: int) -> None:
         if not request.content_type.startswith("multipart/"):
             raise UploadRefused(400, "bad_request", "send the file as multipart/form-data")
         try:
@@ -120,7 +120,7 @@ class UploadForm:
             while (part := await reader.next()) is not None:
                 if not isinstance(part, BodyPartReader):
                     raise UploadRefused(400, "bad_request", "nested multipart is not accepted")
-                await self._part(part, settings, limit)
+                await self._part(part, settings, site, limit)
         except ValueError as err:  # aiohttp's malformed-multipart errors
             raise UploadRefused(400, "bad_request", f"malformed multipart body: {err}") from None
         if self.data is None:
@@ -128,7 +128,7 @@ class UploadForm:
         if not self.data:
             raise UploadRefused(400, "empty_file", "the file is empty")
 
-    async def _part(self, part: BodyPartReader, settings: Settings, limit: int) -> None:
+    async def _part(self, part: BodyPartReader, settings: Settings, site: WebchatSite, limit: int) -> None:
         field, filename = form_data_names(part.headers.get(hdrs.CONTENT_DISPOSITION, ""))
         if field == "file":
             if self.data is not None:
@@ -136,7 +136,7 @@ class UploadForm:
             self.filename = filename or "file"
             declared = part.headers.get(hdrs.CONTENT_TYPE, "application/octet-stream")
             self.content_type = declared.split(";", 1)[0].strip().lower()
-            check_declared(settings, self.filename, self.content_type)
+            check_declared(settings, site, self.filename, self.content_type)
             self.data = await read_bounded(part, limit)
             check_content(self.content_type, self.data)
         elif field == "client_id":
@@ -196,7 +196,7 @@ async def _store_upload(request: web.Request, context: ChannelContext, site: Web
     if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
         raise UploadRefused(413, "too_large", f"the file is larger than {limit} bytes")
     form = UploadForm()
-    await form.read(request, settings, limit)
+    await form.read(request, settings, site, limit)
     assert form.data is not None
     visitor = Visitor.anonymous(site.site_key, visitor_id)
     if form.identity is not None:

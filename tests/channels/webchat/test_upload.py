@@ -274,3 +274,39 @@ async def test_file_names_with_semicolons_and_equals_signs_upload(
     async with client.app[sessions_key]() as session:
         attachment = await session.scalar(select(Attachment))
     assert attachment is not None and attachment.display_name == stored
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "data"),
+    [
+        ("invoice.scr", "application/zip", b"PK\x03\x04" + b"\x00" * 32),
+        ("run.cmd", "text/plain", b"del /q C:\\*"),
+        ("macro.vbs", "text/plain", b"CreateObject"),
+        ("page.hta", "text/plain", b"<hta:application>"),
+        ("setup.ps1", "text/plain", b"Remove-Item"),
+        ("shortcut.lnk", "application/zip", b"PK\x03\x04" + b"\x00" * 32),
+        ("tool.jar", "application/zip", b"PK\x03\x04" + b"\x00" * 32),
+        ("setup.msi", "application/msword", b"\xd0\xcf\x11\xe0"),
+        ("script.js", "text/plain", b"alert(1)"),
+        ("app.com", "text/plain", b"\xcd\x20"),
+        ("report.pdf.bat", "text/plain", b"echo"),
+        ("photo.zip", "image/png", PNG),
+    ],
+)
+async def test_programs_and_scripts_are_refused_with_a_clear_error(
+    client: Client, staff: Staff, filename: str, content_type: str, data: bytes
+) -> None:
+    response = await post(client, form(filename, data, content_type), await token_for(client))
+    body = await response.json()
+    assert (response.status, body["error"]["code"]) == (415, "unsupported_type"), filename
+    assert "not" in body["error"]["message"] and "." in body["error"]["message"]
+    assert await count(client, Attachment) == 0
+
+
+async def test_a_site_may_narrow_the_allowed_types(make_client: ClientFactory) -> None:
+    client = await make_client(attachment_types=["image/png"])
+    token = await token_for(client)
+    assert (await post(client, form("a.pdf", PDF, "application/pdf"), token)).status == 415
+    assert (await post(client, form("a.png", PNG, "image/png"), token)).status == 201
+    config = await (await client.get("/webchat/demo/config")).json()
+    assert config["attachment_types"] == ["image/png"]
