@@ -7,8 +7,10 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
 from lines.console.actions import ActionError
+from lines.console.api.integrity import integrity_answer
 from lines.console.auth import AuthError
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ def to_response(err: Exception) -> web.Response | None:
         return error_response(err.status, err.code, err.message, headers)
     if isinstance(err, ActionError):
         return error_response(err.status, err.code, err.message)
+    if isinstance(err, IntegrityError):
+        return error_response(*integrity_answer(err))
     if isinstance(err, web.HTTPException) and err.status >= 400:
         headers = {k: v for k, v in err.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(err.status, _HTTP_CODES.get(err.status, "http_error"), err.reason, headers)

@@ -14,6 +14,7 @@ from lines.console.api.route_table import Body, Call, Id, Out, Query, Route
 from lines.console.customers import canned
 from lines.console.customers.models import CannedResponse
 from lines.console.keys import sessions_key
+from lines.console.models import Team
 
 
 class CannedIn(Body):
@@ -72,6 +73,10 @@ async def create_canned(call: Call) -> dict[str, Any]:
     scope = call.ctx.scope
     if body.team_id is not None and not (scope.is_admin or (scope.is_lead and body.team_id in scope.team_ids)):
         raise ApiError(403, "forbidden", "only leads of the team and admins add team responses")
+    if body.team_id is not None:
+        async with call.app[sessions_key]() as session:
+            if await session.get(Team, body.team_id) is None:
+                raise ApiError(422, "unknown_team", f"team_id: team {body.team_id} does not exist")
     item = CannedResponse(
         shortcut=body.shortcut,
         title=body.title,
