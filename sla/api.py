@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from pydantic import ConfigDict, Field, ValidationError
 
 from lines.console.api.errors import ApiError
 from lines.console.api.route_table import Body, Call, Out, Query, Route
+from lines.console.days import ReportDay
 from lines.console.keys import sessions_key
 from lines.sla import report
 from lines.sla.keys import sla_key
@@ -36,8 +37,8 @@ class PoliciesOut(Out):
 
 
 class ReportQuery(Query):
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: ReportDay | None = None
+    date_to: ReportDay | None = None
 
 
 class ReportOut(Out):

@@ -6,16 +6,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from aiohttp import web
 
+from lines.console.days import report_day_or_none
 from lines.console.keys import sessions_key
 from lines.console.views import Page, signed_in
 from lines.sla import report
 
 
 def _day(raw: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(raw) if raw else default
-    except ValueError:
-        return default
+    return report_day_or_none(raw) or default
 
 
 async def sla_page(request: web.Request) -> web.Response:

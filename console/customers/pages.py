@@ -13,6 +13,7 @@ from aiohttp import web
 from lines.console.customers.models import Survey
 from lines.console.customers.reports import MAX_DAYS, report, touchpoint_map
 from lines.console.customers.surveys import RANGES, SurveyError, record_answer, verify
+from lines.console.days import report_day_or_none
 from lines.console.keys import sessions_key, settings_key
 from lines.console.models import utcnow
 from lines.console.views import Page, signed_in
@@ -67,17 +68,10 @@ async def survey_submit(request: web.Request) -> web.Response:
     return page.render("survey.html", survey=survey, scores=[], state=state)
 
 
-def _day(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def _range(request: web.Request) -> tuple[date, date, str]:
     """From the query, falling back to the last 30 days; a bad or reversed range is an error text."""
-    end = _day(request.query.get("to")) or utcnow().date()
-    start = _day(request.query.get("from")) or end - timedelta(days=29)
+    end = report_day_or_none(request.query.get("to")) or utcnow().date()
+    start = report_day_or_none(request.query.get("from")) or end - timedelta(days=29)
     error = ""
     if start > end or (end - start).days >= MAX_DAYS:
         error = "range"

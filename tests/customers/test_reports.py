@@ -292,3 +292,29 @@ async def test_taking_a_waiting_chat_moves_it_into_the_operators_row(client: Cli
     rows = {r["key"]: r["conversations"] for r in data["rows"]}
     assert rows == {"anna": 2, "lead": 2, "admin": 1, "-": 0}
     assert sum(rows.values()) == data["totals"]["conversations"] == 5
+
+
+async def test_dates_outside_a_sane_range_are_422_naming_the_parameter(client: Client, staff: Staff) -> None:
+    headers = await auth_headers(client, "lead")
+    far = (datetime.now(UTC) + timedelta(days=800)).date().isoformat()
+    for params in (
+        {"to": "0"},
+        {"from": "0"},
+        {"to": "1999-12-31"},
+        {"from": "0001-01-01"},
+        {"to": far},
+        {"to": "1e9"},
+    ):
+        response = await client.get("/api/v1/reports", params=params, headers=headers)
+        assert await error_of(response) == (422, "validation_error"), params
+        assert next(iter(params)) in (await response.json())["error"]["message"], params
+    csv_response = await client.get("/api/v1/reports/csv", params={"to": "0"}, headers=headers)
+    assert csv_response.status == 422
+
+
+async def test_the_sla_report_refuses_the_epoch_too(client: Client, staff: Staff) -> None:
+    response = await client.get(
+        "/api/v1/sla/report", params={"date_to": "0"}, headers=await auth_headers(client, "lead")
+    )
+    assert await error_of(response) == (422, "validation_error")
+    assert "date_to" in (await response.json())["error"]["message"]

@@ -13,15 +13,17 @@ from pydantic import Field, model_validator
 from lines.console.api.errors import ApiError
 from lines.console.api.route_table import Call, Out, Query, Route
 from lines.console.customers.reports import MAX_DAYS, report, to_csv, touchpoint_map
+from lines.console.days import ReportDay
 from lines.console.keys import sessions_key
 from lines.console.models import utcnow
 
 
 class RangeQuery(Query):
-    """`from` and `to` are UTC days, both included, at most 366 days apart; default the last 30 days."""
+    """`from` and `to` are UTC days (`2026-01-31`, from 2000-01-01 to a year ahead), both included, at
+    most 366 days apart; default the last 30 days."""
 
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    from_: ReportDay | None = Field(default=None, alias="from")
+    to: ReportDay | None = None
 
     @model_validator(mode="after")
     def _range(self) -> RangeQuery:
