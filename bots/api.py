@@ -19,11 +19,12 @@ from lines.bots.engine import knowledge_base
 from lines.bots.kb import ARTICLE_ID, ArticleError, make_article
 from lines.bots.models import BotFeedback, BotQuery, KbArticle, KbArticleVersion
 from lines.bots.store import article_dict, save_article, set_status
+from lines.console.access import Scope
 from lines.console.actions import visible_conversation
 from lines.console.api.errors import ApiError
 from lines.console.api.route_table import Body, Call, Id, Out, Query, Route
 from lines.console.keys import sessions_key, settings_key
-from lines.console.models import Message, utcnow
+from lines.console.models import Conversation, Message, utcnow
 
 MAX_TEXT = 4000
 
@@ -312,18 +313,22 @@ async def kb_gaps(call: Call) -> dict[str, Any]:
     by their main words, most frequent first, with examples: the articles to write next."""
     _lead(call)
     query = call.query(GapsQuery)
-    gaps, threshold = await gap_report(call.app, query.days, query.limit)
+    gaps, threshold = await gap_report(call.app, call.ctx.scope, query.days, query.limit)
     return {"gaps": gaps, "threshold": threshold}
 
 
-async def gap_report(app: web.Application, days: int, limit: int) -> tuple[list[dict[str, Any]], float]:
+async def gap_report(app: web.Application, scope: Scope, days: int, limit: int) -> tuple[list[dict[str, Any]], float]:
+    """The gaps among the questions of conversations `scope` may see: a lead reads their teams'
+    customers' words only; admins read all."""
     threshold = app[settings_key].bot.threshold
     since = utcnow() - timedelta(days=days)
+    asked = select(BotQuery)
+    if not scope.is_admin:
+        asked = asked.join(Conversation, Conversation.id == BotQuery.conversation_id).where(scope.conversation_filter())
     async with app[sessions_key]() as session:
         rows = (
             await session.execute(
-                select(BotQuery)
-                .where(BotQuery.created_at >= since, BotQuery.score < threshold, BotQuery.auto_answered.is_(False))
+                asked.where(BotQuery.created_at >= since, BotQuery.score < threshold, BotQuery.auto_answered.is_(False))
                 .order_by(BotQuery.id.desc())
                 .limit(20_000)
             )

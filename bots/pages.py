@@ -119,7 +119,7 @@ async def kb_save(request: web.Request) -> web.Response:
 
 async def kb_gaps_page(request: web.Request) -> web.Response:
     ctx = await _lead(request)
-    gaps, threshold = await gap_report(request.app, days=30, limit=30)
+    gaps, threshold = await gap_report(request.app, ctx.scope, days=30, limit=30)
     return Page(request, ctx).render("kb_gaps.html", gaps=gaps, threshold=threshold, active_nav="kb")
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from lines.bots.kb import load_dir
 from lines.bots.store import import_articles
 from lines.channels.base import ContactInfo, InboundMessage
 from lines.console.keys import inbox_key, sessions_key
-from tests.api.helpers import Client, auth_headers, error_of, eventually
+from lines.console.models import Operator, Role, Team
+from tests.api.helpers import Client, auth_headers, cookie_session, error_of, eventually
 from tests.conftest import Staff
 
 KB = Path(__file__).resolve().parents[2] / "config" / "kb"
@@ -138,3 +140,36 @@ async def test_used_suggestions_and_kb_gaps_are_reported_to_leads(shop: Client) 
     stats = await (await shop.get("/api/v1/bot/stats", headers=lead)).json()
     assert {"article_id": "returns", "used": 1, "edited": 0, "helped": 0, "not_helped": 0} in stats["articles"]
     assert (await shop.get("/api/v1/bot/gaps", headers=anna)).status == 403
+
+
+async def test_a_lead_sees_only_their_teams_customers_in_the_gap_report(shop: Client, password_hash: str) -> None:
+    async with shop.app[sessions_key]() as session, session.begin():
+        sales = await session.scalar(select(Team).where(Team.name == "sales"))
+        session.add(Operator(login="sam", name="Sam Sales", role=Role.LEAD, password_hash=password_hash, teams=[sales]))
+    for n, (site, text) in enumerate([("demo", "есть ли у вас франшиза?"), ("shop", "а подарочные сертификаты?")]):
+        await shop.app[inbox_key].ingest(
+            InboundMessage(
+                channel="webchat",
+                inbox=site,  # demo goes to team support, shop to team sales
+                external_id=f"t{n}",
+                sender=ContactInfo(external_id=f"t{n}", name="T"),
+                text=text,
+            )
+        )
+
+    async def examples(who: str) -> set[str]:
+        response = await shop.get("/api/v1/bot/gaps", headers=await auth_headers(shop, who))
+        return {e for g in (await response.json())["gaps"] for e in g["examples"]}
+
+    async def both() -> bool:
+        return len(await examples("admin")) == 2
+
+    await eventually(both)
+    assert await examples("sam") == {"а подарочные сертификаты?"}
+    assert await examples("lead") == {"есть ли у вас франшиза?", "а подарочные сертификаты?"}
+    async with shop.app[sessions_key]() as session:
+        sam = await session.scalar(select(Operator.id).where(Operator.login == "sam"))
+    assert sam is not None
+    cookie, _ = await cookie_session(shop, sam)
+    page = await (await shop.get("/kb/gaps", headers=cookie)).text()
+    assert "сертификаты" in page and "франшиза" not in page
