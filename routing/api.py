@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from lines.console.actions import ActionError, visible_conversation
 from lines.console.api.errors import ApiError
 from lines.console.api.route_table import Body, Call, Out, Route
-from lines.console.keys import sessions_key
+from lines.console.keys import limiter_key, sessions_key
 from lines.console.models import Contact, Conversation, Direction, Message, Operator, Team, utcnow
 from lines.console.touchpoint import touchpoint_fields
 from lines.routing.choose import choose
@@ -339,13 +339,50 @@ async def live_queue(call: Call) -> dict[str, Any]:
     }
 
 
-MAX_STORE_SAMPLE = 200_000
+MAX_SIMULATED_ARRIVALS = 50_000
+"""The most conversations one what-if replays (a few seconds of one core); more is 422 `too_large`."""
+MAX_STORE_SAMPLE = MAX_SIMULATED_ARRIVALS
+SIMULATION_LEASE_SECONDS = 120
+"""How long one lead's running simulation holds their slot if its worker dies before releasing it."""
+
+
+def _check_size(body: SimulateIn) -> None:
+    expected = body.hours * sum(body.arrivals_per_hour.values())
+    if body.sample == "generated" and expected > MAX_SIMULATED_ARRIVALS:
+        raise ApiError(
+            422,
+            "too_large",
+            f"hours x arrivals_per_hour makes about {expected:.0f} conversations; "
+            f"a simulation replays at most {MAX_SIMULATED_ARRIVALS}",
+        )
 
 
 async def simulate_rules(call: Call) -> dict[str, Any]:
-    """Replay routing in simulated time with draft rules; nothing is written."""
+    """Replay routing in simulated time with draft rules; nothing is written.
+
+    One simulation per lead at a time, across workers (a slot on the shared rate limiter, released
+    when it ends): a second one meanwhile is 429 with `Retry-After`. At most
+    `MAX_SIMULATED_ARRIVALS` conversations (422 `too_large` beyond)."""
     _require_lead(call)
     body = call.body(SimulateIn)
+    _check_size(body)
+    limiter = call.app[limiter_key]
+    slot = f"routing:simulate:{call.ctx.scope.operator_id}"
+    verdict = await limiter.hit(slot, 1, SIMULATION_LEASE_SECONDS)
+    if not verdict.allowed:
+        raise ApiError(
+            429,
+            "simulation_running",
+            "your previous simulation is still running; try again when it ends",
+            {"Retry-After": str(verdict.retry_after)},
+        )
+    try:
+        return await _simulate(call, body)
+    finally:
+        await limiter.reset(slot)
+
+
+async def _simulate(call: Call, body: SimulateIn) -> dict[str, Any]:
     router = call.app[router_key]
     async with call.app[sessions_key]() as session:
         rules = await _draft_or_live(session, router, body.rules)
@@ -359,6 +396,13 @@ async def simulate_rules(call: Call) -> dict[str, Any]:
             until = utcnow()
             since = until - timedelta(days=body.days)
             arrivals = await _store_sample(session, since, body.handle_minutes)
+            if len(arrivals) > MAX_SIMULATED_ARRIVALS:
+                raise ApiError(
+                    422,
+                    "too_large",
+                    f"the last {body.days} days hold more than {MAX_SIMULATED_ARRIVALS} conversations; "
+                    "replay fewer days",
+                )
             spans.update(await online_spans(session, operators, since, until))
         else:
             arrivals = generate(body.hours, body.arrivals_per_hour, body.handle_minutes, body.texts, body.seed)
@@ -402,7 +446,7 @@ async def _store_sample(session: AsyncSession, since: datetime, handle_minutes: 
             .outerjoin(Message, Message.id == first_inbound.c.message_id)
             .where(Conversation.created_at >= since)
             .order_by(Conversation.created_at)
-            .limit(MAX_STORE_SAMPLE)
+            .limit(MAX_STORE_SAMPLE + 1)
         )
     ).all()
     return [
@@ -473,7 +517,7 @@ ROUTES = [
         "What-if: replay routing with draft rules",
         SimulateOut,
         body=SimulateIn,
-        errors=(403, 422),
+        errors=(403, 422, 429),
         tag="routing",
     ),
     Route("GET", "/api/v1/routing/queue", live_queue, "The live queue", QueueOut, errors=(403,), tag="routing"),

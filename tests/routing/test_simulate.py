@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -13,7 +14,7 @@ from lines.console.models import Conversation, Presence, PresenceChange, utcnow
 from lines.routing.choose import Candidate, choose
 from lines.routing.rules import STRATEGIES, Route, parse_rules
 from lines.routing.simulate import Arrival, SimOperator, _rank, generate, simulate
-from tests.api.helpers import Client, auth_headers, open_conversation
+from tests.api.helpers import Client, auth_headers, error_of, open_conversation
 from tests.conftest import Staff
 from tests.routing.helpers import RULES, presence, publish
 
@@ -186,3 +187,31 @@ def test_the_simulator_picks_whom_the_assigner_would(strategy: str, operators: l
     ]
     chosen = choose(candidates, team="support", required={}, preferred=route.preferred_skills, strategy=strategy)
     assert min(staff, key=lambda o: _rank(o, "chat", route)).id == chosen.operator_id
+
+
+async def test_a_lead_runs_one_simulation_at_a_time(client: Client, staff: Staff) -> None:
+    await publish(client)
+    lead, admin = await auth_headers(client, "lead"), await auth_headers(client, "admin")
+    load = {"rules": RULES, "hours": 100, "arrivals_per_hour": {"webchat": 400}}  # 40,000 conversations
+
+    async def run(headers: dict[str, str]) -> tuple[int, str | None]:
+        response = await client.post("/api/v1/routing/simulate", json=load, headers=headers)
+        return response.status, response.headers.get("Retry-After")
+
+    first = asyncio.create_task(run(lead))
+    await asyncio.sleep(0.3)  # the first holds the lead's slot while it runs
+    status, retry_after = await run(lead)
+    assert status == 429 and retry_after is not None and int(retry_after) >= 1
+    assert (await first)[0] == 200
+    small = {"rules": RULES, "hours": 1, "arrivals_per_hour": {"webchat": 5}}
+    for headers in (lead, admin):  # the slot is free again once it ended, and others never shared it
+        assert (await client.post("/api/v1/routing/simulate", json=small, headers=headers)).status == 200
+
+
+async def test_a_simulation_bigger_than_the_bound_is_refused(client: Client, staff: Staff) -> None:
+    response = await client.post(
+        "/api/v1/routing/simulate",
+        json={"hours": 744, "arrivals_per_hour": {"webchat": 1000}},
+        headers=await auth_headers(client, "lead"),
+    )
+    assert await error_of(response) == (422, "too_large")
