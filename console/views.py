@@ -24,6 +24,7 @@ from lines.channels import CHANNELS
 from lines.channels.base import ChannelFeature
 from lines.console import auth, pagedata
 from lines.console.actions import ActionError, do_mark_read, do_set_presence, visible_conversation
+from lines.console.countdown import sla_words
 from lines.console.i18n import LANG_COOKIE, LOCALES, N_, Translations, choose_locale, install
 from lines.console.identities import IdentityState, conversation_identity
 from lines.console.inline_images import has_inline_images, render_html
@@ -137,6 +138,10 @@ class Page:
             return ""
         return format_datetime(value, "d MMM yyyy, HH:mm", tzinfo=UTC, locale=self.lang)
 
+    def sla_left(self, due: datetime) -> str:
+        """The badge's first paint; sla.js keeps it current with the same words."""
+        return sla_words((due - datetime.now(UTC)).total_seconds() * 1000, self.lang)
+
     def render(
         self, name: str, http_status: int = 200, data: dict[str, Any] | None = None, **context: Any
     ) -> web.Response:
@@ -164,6 +169,7 @@ class Page:
                 static_url=self.static_url,
                 ago=self.ago,
                 when=self.when,
+                sla_left=self.sla_left,
                 script_data=script_data,
                 nav_main=visible(nav, role, "main"),
                 nav_admin=visible(nav, role, "admin"),
