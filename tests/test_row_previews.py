@@ -1,4 +1,4 @@
-"""Inbox row previews name who wrote the last message: the customer, the bot, or the operator."""
+"""Inbox row previews name who wrote the last message; the transfer list marks who is not online."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import re
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from lines.console.keys import sessions_key
-from lines.console.models import AuthorKind, DeliveryStatus, Direction, Message
+from lines.console.models import AuthorKind, DeliveryStatus, Direction, Message, Operator
 from tests.conftest import Staff
 from tests.test_views import ingest, login
 
@@ -78,3 +79,17 @@ async def test_a_system_line_is_previewed_without_a_label(client: Client, staff:
     row = row_html(await (await client.get("/?view=all")).text(), conversation_id)
     assert "Sent automatically" in row
     assert "preview-author" not in row
+
+
+async def test_the_transfer_list_includes_offline_colleagues_marked_as_such(client: Client, staff: Staff) -> None:
+    async with client.app[sessions_key]() as session, session.begin():
+        await session.execute(update(Operator).where(Operator.login == "lead").values(presence="online"))
+        await session.execute(update(Operator).where(Operator.login == "anna").values(presence="away"))
+    conversation_id = await ingest(client, "m-1", name="Vera", text="Hello")
+    await login(client, "lead")
+    for lang, offline, away in (("en", "Offline", "Away"), ("ru", "Не в сети", "Отошёл")):
+        html = await (await client.get(f"/conversations/{conversation_id}", headers={"Accept-Language": lang})).text()
+        options = dict(re.findall(r'data-presence="\w+">([^<·]+?) ·[^<]*?· ([^<]+)</option>', html))
+        assert options["Boris Petrov"] == offline
+        assert options["Anna Ivanova"] == away
+        assert re.search(r'data-presence="online">Lena Lead · [^<·]+</option>', html)
