@@ -200,6 +200,11 @@ class BaseChannel(abc.ABC):
         raise ValueError(f"{self.kind} conversations cannot be started by an operator")
 
     @final
+    def starts_conversations(self) -> bool:
+        """Whether an operator can write first on this channel (it overrides `resolve_recipient`)."""
+        return type(self).resolve_recipient is not BaseChannel.resolve_recipient
+
+    @final
     async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
         """Send one outbound message after the checks every channel shares.
 

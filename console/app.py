@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lines.channels import CHANNELS
 from lines.channels.base import BaseChannel, InboundMessage
-from lines.console import api, attachments, error_pages, operator_ws, views
+from lines.console import api, attachments, error_pages, operator_ws, outreach_page, views
 from lines.console.admin import pages as admin_pages
 from lines.console.automated import add_system_note
 from lines.console.availability import Openness
@@ -322,6 +322,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     attachments.setup(app)
     operator_ws.setup(app)
     views.setup(app)
+    outreach_page.setup(app)
     admin_pages.setup(app)
     for feature in FEATURES:
         feature(app)
