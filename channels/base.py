@@ -155,6 +155,37 @@ class DeliveryReceipt:
     status: str = "sent"
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelHealth:
+    """A channel's health and set-up hints as the channel itself knows them (the admin Channels page).
+
+    Attributes:
+        connected: whether its connection to the provider is up; None when it keeps none (the
+            provider calls in, or customers connect to us).
+        leading: whether this process holds the channel's lease (it reads the mailbox or polls the
+            bot); None when the channel has no lease.
+        last_error: the last error the channel met talking to its provider, "" when none since it
+            last worked. Never carries a secret.
+        webhook_url: the URL to paste into the provider's settings, "" when there is none.
+        embed: the HTML snippet to paste into a site, "" when there is none.
+    """
+
+    connected: bool | None = None
+    leading: bool | None = None
+    last_error: str = ""
+    webhook_url: str = ""
+    embed: str = ""
+
+
+def error_text(err: BaseException, *secrets: str) -> str:
+    """`err` for `ChannelHealth.last_error`: its type and message, with any of `secrets` masked."""
+    text = f"{type(err).__name__}: {err}"
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 class DeliveryError(Exception):
     """Delivery failed; `temporary` ones are retried with backoff by the outbox."""
 
@@ -189,6 +220,14 @@ class BaseChannel(abc.ABC):
 
     async def stop(self) -> None:
         """Close what `start()` opened; idempotent."""
+
+    def health(self, base_url: str) -> ChannelHealth:
+        """Health and set-up hints; `base_url` is where customers and providers reach Lines.
+
+        The default knows nothing beyond the configuration; adapters that keep a connection or a
+        lease, or have a URL to paste somewhere, say so.
+        """
+        return ChannelHealth()
 
     async def resolve_recipient(self, address: str) -> ContactInfo:
         """The identity an operator-started conversation goes to (`POST /api/v1/conversations`).

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lines.channels import CHANNELS
 from lines.channels.base import BaseChannel, InboundMessage
 from lines.console import api, attachments, error_pages, operator_ws, outreach_page, views
+from lines.console.admin import channels as admin_channels
 from lines.console.admin import pages as admin_pages
 from lines.console.automated import add_system_note
 from lines.console.availability import Openness
@@ -324,6 +325,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     views.setup(app)
     outreach_page.setup(app)
     admin_pages.setup(app)
+    admin_channels.setup(app)
     for feature in FEATURES:
         feature(app)
     app.cleanup_ctx.append(_run_ctx)

@@ -24,12 +24,14 @@ from lines.channels.base import (
     Automatic,
     BaseChannel,
     ChannelFeature,
+    ChannelHealth,
     ContactInfo,
     DeliveryReceipt,
     InboundAttachment,
     InboundMessage,
     OutboundMessage,
     PermanentDeliveryError,
+    error_text,
 )
 from lines.channels.context import ChannelContext
 from lines.channels.email.config import EmailMailbox
@@ -106,6 +108,8 @@ class EmailChannel(BaseChannel):
         self.domain = mailbox.address.rsplit("@", 1)[-1] or "localhost"
         self._smtp = SmtpClient(mailbox)
         self._failures: dict[int, int] = {}
+        self._reading = False
+        self._last_error = ""
 
     @property
     def _secret(self) -> bytes:
@@ -125,6 +129,11 @@ class EmailChannel(BaseChannel):
             await stop_task(task)
         await self._close_client()
 
+    def health(self, base_url: str) -> ChannelHealth:
+        if not self.mailbox.imap_host:
+            return ChannelHealth()
+        return ChannelHealth(connected=self.connected.is_set(), leading=self._reading, last_error=self._last_error)
+
     async def _close_client(self) -> None:
         client, self._client = self._client, None
         self.connected.clear()
@@ -134,6 +143,7 @@ class EmailChannel(BaseChannel):
 
     async def _run(self) -> None:
         delay = self.mailbox.reconnect_min_seconds
+        self._reading = True
         try:
             while True:
                 try:
@@ -142,12 +152,14 @@ class EmailChannel(BaseChannel):
                     raise
                 except Exception as err:
                     log.warning("email %s: IMAP session ended (%r); reconnecting in %.1fs", self.name, err, delay)
+                    self._last_error = error_text(err, self.mailbox.imap_password.get_secret_value())
                 else:
                     delay = self.mailbox.reconnect_min_seconds
                 await self._close_client()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.mailbox.reconnect_max_seconds)
         finally:
+            self._reading = False
             # The lease was lost or the channel stops: log out, so the next reader starts clean.
             await self._close_client()
 
@@ -196,6 +208,7 @@ class EmailChannel(BaseChannel):
             # A new UIDVALIDITY renumbers the folder: read it all again; Message-IDs keep it idempotent.
             cursor = {"uidvalidity": uidvalidity, "last_uid": 0}
         self.connected.set()
+        self._last_error = ""
         idle = client.has_capability("IDLE") and self.mailbox.idle
         while True:
             await self._fetch_new(client, cursor)

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from lines.channels.base import (
     BaseChannel,
+    ChannelHealth,
     ContactInfo,
     DeliveryReceipt,
     InboundMessage,
@@ -54,6 +55,13 @@ class SmsChannel(BaseChannel):
         self._http: aiohttp.ClientSession | None = None
         self._opt_out = {keyword(k) for k in gateway.opt_out_keywords}
         self._opt_in = {keyword(k) for k in gateway.opt_in_keywords}
+
+    def health(self, base_url: str) -> ChannelHealth:
+        """The inbound URL for the gateway; Kannel's carries the inbound secret, shown as a placeholder."""
+        url = f"{self.provider.public_url}/channels/sms/{self.name}/inbound"
+        if self.gateway.provider == "kannel":
+            url += "?secret=<inbound_secret>"
+        return ChannelHealth(webhook_url=url)
 
     async def start(self) -> None:
         if self._http is None:

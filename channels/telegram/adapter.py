@@ -26,6 +26,7 @@ from telegram.request import HTTPXRequest
 from lines.channels.base import (
     BaseChannel,
     ChannelFeature,
+    ChannelHealth,
     ContactInfo,
     DeliveryReceipt,
     InboundAttachment,
@@ -33,6 +34,7 @@ from lines.channels.base import (
     OutboundMessage,
     PermanentDeliveryError,
     TemporaryDeliveryError,
+    error_text,
 )
 from lines.channels.context import ChannelContext
 from lines.channels.telegram.config import TelegramBot
@@ -122,6 +124,7 @@ class TelegramChannel(BaseChannel):
         """Set while this process polls the bot (it holds the bot's lease; tests wait on it)."""
         # Chunks already sent of a long message whose later chunk failed: a retry sends only the rest.
         self._sent_chunks: dict[int, int] = {}
+        self._last_error = ""
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -147,6 +150,19 @@ class TelegramChannel(BaseChannel):
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
 
+    def health(self, base_url: str) -> ChannelHealth:
+        if self.config.mode == "polling":
+            return ChannelHealth(
+                connected=self.polling.is_set(), leading=self.polling.is_set(), last_error=self._last_error
+            )
+        return ChannelHealth(
+            webhook_url=self.config.webhook_url.rstrip("/") + webhook_path(self.name), last_error=self._last_error
+        )
+
+    def _failed(self, err: BaseException) -> None:
+        """Remember `err` for the Channels page (the token masked: it is part of Bot API URLs)."""
+        self._last_error = error_text(err, self.config.token.get_secret_value())
+
     async def _pause(self, seconds: float) -> bool:
         """Sleep unless stopping; True if stopping."""
         try:
@@ -167,12 +183,15 @@ class TelegramChannel(BaseChannel):
                     drop_pending_updates=False,
                 )
                 log.info("telegram %s: webhook set to %s", self.name, url)
+                self._last_error = ""
                 return
             except (InvalidToken, Forbidden) as err:
                 log.error("telegram %s: the token is refused (%s); webhook not set", self.name, err)
+                self._failed(err)
                 return
             except TelegramError as err:
                 log.warning("telegram %s: setWebhook failed (%s), retrying in %.0fs", self.name, err, delay)
+                self._failed(err)
             if await self._pause(delay):
                 return
             delay = min(delay * 2, 60.0)
@@ -204,10 +223,12 @@ class TelegramChannel(BaseChannel):
                     offset = update.update_id + 1
                     await self._context.save_state(KIND, self.name, OFFSET_KEY, offset)
                 delay = 1.0
+                self._last_error = ""
             except asyncio.CancelledError:
                 raise
             except (InvalidToken, Forbidden) as err:
                 log.error("telegram %s: the token is refused (%s); polling stops", self.name, err)
+                self._failed(err)
                 return
             except RetryAfter as err:
                 if await self._pause(retry_seconds(err)):
@@ -215,6 +236,7 @@ class TelegramChannel(BaseChannel):
             except Exception as err:
                 # Network, Bot API or store failure: the offset did not move, the update comes again.
                 log.warning("telegram %s: polling failed (%s), retrying in %.0fs", self.name, err, delay)
+                self._failed(err)
                 if await self._pause(delay):
                     return
                 delay = min(delay * 2, 60.0)

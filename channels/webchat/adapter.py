@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from lines.channels.base import (
     BaseChannel,
     ChannelFeature,
+    ChannelHealth,
     DeliveryReceipt,
     OutboundMessage,
     PermanentDeliveryError,
@@ -65,6 +66,11 @@ class WebchatChannel(BaseChannel):
 
     async def stop(self) -> None:
         self._hub.stop()
+
+    def health(self, base_url: str) -> ChannelHealth:
+        """The one tag a site pastes to embed the widget (docs/webchat.md), as text: pages escape it."""
+        src = f"{base_url.rstrip('/')}/webchat/widget.js"
+        return ChannelHealth(embed=f'<script src="{src}" data-site-key="{self.name}" async></script>')
 
     async def _send(self, message: OutboundMessage) -> DeliveryReceipt:
         if not message.recipient.external_id:
