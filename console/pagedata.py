@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from lines.console import keyset
 from lines.console.access import Scope, view_filter
 from lines.console.models import (
     Contact,
@@ -28,9 +29,9 @@ from lines.console.models import (
 VIEWS = ("mine", "unassigned", "team", "all")
 STATUSES = ("open", "pending", "snoozed", "resolved")
 STATUS_FILTERS = (*STATUSES, "any")
-SORTS = ("recent", "sla")
+SORTS = keyset.SORTS
 SLA_FILTERS = ("any", "warning", "breached")
-LIST_LIMIT = 100  # the API's page size limit, so a live re-fetch sees the same rows
+LIST_LIMIT = 100  # the API's page size limit, so a live re-fetch sees the same first page
 PREVIEW_CHARS = 160
 _SPACE = re.compile(r"\s+")
 
@@ -77,14 +78,10 @@ async def counts(session: AsyncSession, scope: Scope, status: str, sla_state: st
 
 async def inbox_rows(
     session: AsyncSession, scope: Scope, view: str, status: str, sort: str = "recent", sla_state: str = "any"
-) -> list[Row]:
-    """The inbox list: newest activity first, or with `sort="sla"` the nearest SLA deadline first
-    (conversations without one last), the same orders as the API's `sort`."""
-    order = (
-        (Conversation.sla_due_at.is_(None), Conversation.sla_due_at.asc(), Conversation.id.asc())
-        if sort == "sla"
-        else (Conversation.last_message_at.desc(), Conversation.id.desc())
-    )
+) -> tuple[list[Row], str | None]:
+    """The inbox's first page: newest activity first, or with `sort="sla"` the nearest SLA deadline
+    first (conversations without one last), the same orders as the API's `sort`; and the API cursor
+    of the next page (None when this is all), which the page scrolls on with."""
     conversations = list(
         (
             await session.scalars(
@@ -100,14 +97,16 @@ async def inbox_rows(
                     selectinload(Conversation.assignee),
                     selectinload(Conversation.team),
                 )
-                .order_by(*order)
-                .limit(LIST_LIMIT)
+                .order_by(*keyset.order(sort))
+                .limit(LIST_LIMIT + 1)
             )
         ).all()
     )
+    next_cursor = keyset.cursor(conversations[LIST_LIMIT - 1], sort) if len(conversations) > LIST_LIMIT else None
+    conversations = conversations[:LIST_LIMIT]
     ids = [c.id for c in conversations]
     if not ids:
-        return []
+        return [], None
     read_rows = await session.execute(
         select(ConversationRead.conversation_id, ConversationRead.last_read_message_id).where(
             ConversationRead.operator_id == scope.operator_id, ConversationRead.conversation_id.in_(ids)
@@ -121,7 +120,7 @@ async def inbox_rows(
         text = message_preview(message) or preview(c.subject)
         kind, name = preview_author(message)
         rows.append(Row(c, is_unread(c, reads.get(c.id)), text, message.direction if message else None, kind, name))
-    return rows
+    return rows, next_cursor
 
 
 def preview_author(message: Message | None) -> tuple[str | None, str]:

@@ -270,7 +270,7 @@ async def inbox(request: web.Request) -> web.Response:
     sla_state = _choice(request.query.get("sla_state"), pagedata.SLA_FILTERS, "any")
     async with request.app[sessions_key]() as session:
         counts = await pagedata.counts(session, ctx.scope, status, sla_state)
-        rows = await pagedata.inbox_rows(session, ctx.scope, view, status, sort, sla_state)
+        rows, next_cursor = await pagedata.inbox_rows(session, ctx.scope, view, status, sort, sla_state)
     data = {
         "page": "inbox",
         "view": view,
@@ -278,6 +278,8 @@ async def inbox(request: web.Request) -> web.Response:
         "sort": sort,
         "sla_state": sla_state,
         "teams": sorted(ctx.scope.team_ids),
+        "next_cursor": next_cursor,
+        "page_size": pagedata.LIST_LIMIT,
         "conversations": [conversation_dict(r.conversation, r.unread) | {"preview": r.preview_dict()} for r in rows],
     }
     return Page(request, ctx).render(
@@ -289,6 +291,7 @@ async def inbox(request: web.Request) -> web.Response:
         sla_state=sla_state,
         counts=counts,
         rows=rows,
+        next_cursor=next_cursor,
         views=pagedata.VIEWS,
         statuses=pagedata.STATUS_FILTERS,
         sorts=pagedata.SORTS,

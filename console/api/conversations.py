@@ -7,14 +7,13 @@ and reach SQL only as bound parameters (docs/reliability.md#filters-and-injectio
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from lines.console import keyset
 from lines.console.access import view_filter
 from lines.console.actions import (
     do_assign,
@@ -38,8 +37,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 MAX_MESSAGES = 1000
 MAX_PREVIOUS = 50
-CURSOR = re.compile(r"^(\d{1,20})\.(\d{1,19})$")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 View = Literal["mine", "unassigned", "team", "all"]
 
@@ -48,14 +45,18 @@ class ListQuery(Query):
     view: View = "all"
     status: Literal["open", "pending", "snoozed", "resolved", "any"] = "open"
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
-    before: Annotated[str | None, Field(pattern=CURSOR.pattern, description="`next_cursor` of the previous page")] = (
-        None
-    )
+    before: Annotated[
+        str | None, Field(max_length=48, description="`next_cursor` of the previous page, with the same `sort`")
+    ] = None
     sort: Annotated[
         Literal["recent", "sla"],
-        Field(description="`sla`: nearest SLA deadline first (one page, no cursor)"),
+        Field(description="`recent`: newest activity first; `sla`: nearest SLA deadline first, none last"),
     ] = "recent"
     sla_state: Literal["ok", "warning", "breached", "paused", "met"] | None = None
+    channel: Annotated[str | None, Field(pattern=r"^[a-z0-9_]{1,32}$")] = None
+    team_id: Id | None = None
+    assignee_id: Id | None = None
+    priority: Literal["low", "normal", "high", "urgent"] | None = None
 
 
 class ReplyIn(Body):
@@ -92,27 +93,6 @@ class PriorityIn(Body):
     priority: Literal["low", "normal", "high", "urgent"]
 
 
-def _cursor(conversation: Conversation) -> str:
-    delta = conversation.last_message_at - EPOCH
-    micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return f"{micros}.{conversation.id}"
-
-
-def _after_cursor(raw: str) -> ColumnElement[bool]:
-    match = CURSOR.match(raw)
-    if match is None:  # the query model already checked the pattern
-        raise ApiError(422, "validation_error", "before: not a cursor from next_cursor")
-    try:
-        at = EPOCH + timedelta(microseconds=int(match.group(1)))
-    except OverflowError as err:
-        raise ApiError(422, "validation_error", "before: not a cursor from next_cursor") from err
-    conversation_id = int(match.group(2))
-    return or_(
-        Conversation.last_message_at < at,
-        and_(Conversation.last_message_at == at, Conversation.id < conversation_id),
-    )
-
-
 def _unread(read: Any) -> ColumnElement[bool]:
     return case(
         (
@@ -131,8 +111,10 @@ def _unread(read: Any) -> ColumnElement[bool]:
 
 async def list_conversations(call: Call) -> dict[str, Any]:
     """Views: `mine` (assigned to me), `unassigned`, `team` (my teams'), `all` (everything I may see;
-    the default). `status` defaults to `open`; `any` lifts the filter. Newest activity first; pass
-    `next_cursor` back as `before` for the next page. `unread` compares my read mark with the last
+    the default). `status` defaults to `open`; `any` lifts the filter; `channel`, `team_id`,
+    `assignee_id`, `priority` and `sla_state` narrow further. Newest activity first, or `sort=sla`;
+    pass `next_cursor` back as `before` (same sort and filters) for the next page: every matching
+    conversation is on exactly one page. `unread` compares my read mark with the last
     customer message."""
     query = call.query(ListQuery)
     scope = call.ctx.scope
@@ -141,7 +123,7 @@ async def list_conversations(call: Call) -> dict[str, Any]:
         select(Conversation, _unread(read).label("unread"))
         .outerjoin(read, and_(read.conversation_id == Conversation.id, read.operator_id == scope.operator_id))
         .where(scope.conversation_filter(), view_filter(scope, query.view))
-        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .order_by(*keyset.order(query.sort))
         .limit(query.limit + 1)
         .options(
             selectinload(Conversation.contact),
@@ -151,23 +133,27 @@ async def list_conversations(call: Call) -> dict[str, Any]:
     )
     if query.status != "any":
         stmt = stmt.where(Conversation.status == query.status)
-    if query.sla_state is not None:
-        stmt = stmt.where(Conversation.sla_state == query.sla_state)
-    if query.sort == "sla":
-        if query.before:
-            raise ApiError(422, "validation_error", "before: not available with sort=sla")
-        stmt = stmt.order_by(None).order_by(
-            Conversation.sla_due_at.is_(None), Conversation.sla_due_at.asc(), Conversation.id.asc()
-        )
+    for column, value in (
+        (Conversation.sla_state, query.sla_state),
+        (Conversation.channel, query.channel),
+        (Conversation.team_id, query.team_id),
+        (Conversation.assignee_id, query.assignee_id),
+        (Conversation.priority, query.priority),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
     if query.before:
-        stmt = stmt.where(_after_cursor(query.before))
+        try:
+            stmt = stmt.where(keyset.after(query.before, query.sort))
+        except keyset.BadCursor as err:
+            raise ApiError(422, "validation_error", "before: not a cursor from next_cursor for this sort") from err
     async with call.app[sessions_key]() as session:
         rows = (await session.execute(stmt)).all()
     page = rows[: query.limit]
-    more = len(rows) > query.limit and query.sort == "recent"
+    more = len(rows) > query.limit
     return {
         "conversations": [conversation_dict(c, unread=bool(unread)) for c, unread in page],
-        "next_cursor": _cursor(page[-1][0]) if more else None,
+        "next_cursor": keyset.cursor(page[-1][0], query.sort) if more else None,
     }
 
 
@@ -301,7 +287,7 @@ ROUTES = [
         "GET",
         "/api/v1/conversations",
         list_conversations,
-        "Inbox: conversations I may see, newest activity first, paged by cursor",
+        "Inbox: conversations I may see, filtered, sorted, paged by cursor",
         ConversationList,
         query=ListQuery,
         tag="conversations",

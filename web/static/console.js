@@ -394,7 +394,42 @@
       var select = $('[data-testid="' + id + '"]');
       if (select) select.addEventListener("change", function () { self.reload(); });
     });
+    this.setupPaging();
   }
+
+  // Infinite scroll: the next page (same view, filters and sort) loads when the end of the list
+  // comes into sight, following the API's keyset cursor until it says there is no more.
+  Inbox.prototype.setupPaging = function () {
+    var self = this;
+    this.cursor = DATA.next_cursor || null;
+    this.pageSize = DATA.page_size || 100;
+    this.loading = false;
+    this.more = $('[data-testid="list-more"]');
+    if (!this.more) return;
+    this.more.hidden = !this.cursor;
+    if (!("IntersectionObserver" in window)) return;
+    new IntersectionObserver(function (entries) {
+      if (entries.some(function (e) { return e.isIntersecting; })) self.loadMore();
+    }, { rootMargin: "400px" }).observe(this.more);
+  };
+
+  Inbox.prototype.loadMore = function () {
+    var self = this;
+    if (this.loading || !this.cursor) return;
+    this.loading = true;
+    var url = "/api/v1/conversations?" + this.query() + "&limit=" + this.pageSize + "&before=" + encodeURIComponent(this.cursor);
+    api("GET", url).then(function (payload) {
+      (payload.conversations || []).forEach(function (c) { self.upsert(c, { unread: !!c.unread }); });
+      self.cursor = payload.next_cursor || null;
+      self.more.hidden = !self.cursor;
+      self.loading = false;
+      // Still in sight (a tall screen): keep going.
+      if (self.cursor && self.more.getBoundingClientRect().top < window.innerHeight + 400) self.loadMore();
+    }).catch(function (error) {
+      self.loading = false;
+      fail(error);
+    });
+  };
 
   Inbox.prototype.reload = function () {
     var form = $('[data-testid="status-filter"]');
@@ -559,9 +594,12 @@
 
   Inbox.prototype.resync = function () {
     var self = this;
-    return api("GET", "/api/v1/conversations?" + this.query() + "&limit=100").then(function (payload) {
+    return api("GET", "/api/v1/conversations?" + this.query() + "&limit=" + this.pageSize).then(function (payload) {
       var items = payload && payload.conversations;
       if (!Array.isArray(items)) return;
+      // Back to the first page; scrolling pages on from its cursor again.
+      self.cursor = payload.next_cursor || null;
+      if (self.more) self.more.hidden = !self.cursor;
       var keep = {};
       items.forEach(function (c) {
         keep[c.id] = true;
