@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from lines.console.app import create_app
 from lines.console.db import create_engine
@@ -86,6 +86,17 @@ async def server(tmp_path: Path, password_hash: str) -> AsyncIterator[LiveServer
     live = await start_server(tmp_path, password_hash)
     yield live
     await live.stop()
+
+
+EXPECT_CEILING_MS = 20_000
+"""How long an `expect(...)` waits before it fails: the suite's one ceiling (`eventually()`'s 20 s).
+A passing assertion returns as soon as it holds; Playwright's own 5 s made live updates that queue
+behind the change processors flaky on a loaded machine."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def patient_expect() -> None:
+    expect.set_options(timeout=EXPECT_CEILING_MS)
 
 
 @pytest.fixture
