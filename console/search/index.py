@@ -100,14 +100,20 @@ def document(value: Any) -> Any:
     return func.to_tsvector("russian", value).op("||")(func.to_tsvector("english", value))
 
 
-def write(connection: Connection, search: SearchTable, rows: Sequence[tuple[int, str]]) -> None:
-    """Replace the entries of `rows` ((id, text)); an empty text removes the entry."""
+def write(
+    connection: Connection, search: SearchTable, rows: Sequence[tuple[int, str]], fresh: frozenset[int] = frozenset()
+) -> None:
+    """Replace the entries of `rows` ((id, text)); an empty text removes the entry. Ids in `fresh` were
+    inserted by this flush, so they have no entry to remove."""
+    rows = [(key, value) for key, value in rows if key not in fresh or value.strip()]
     if not rows:
         return
     kept = [(key, value[:MAX_INDEXED_CHARS]) for key, value in rows if value.strip()]
     if connection.dialect.name == "sqlite":
         fts = table(search.name, column("rowid"), column("terms"))
-        connection.execute(delete(fts).where(fts.c.rowid == bindparam("key")), [{"key": k} for k, _ in rows])
+        stale = [{"key": k} for k, _ in rows if k not in fresh]
+        if stale:
+            connection.execute(delete(fts).where(fts.c.rowid == bindparam("key")), stale)
         if kept:
             connection.execute(insert(fts), [{"rowid": k, "terms": terms(v)} for k, v in kept])
         return
@@ -159,6 +165,11 @@ def _index_flush(session: Session, _flush: UOWTransaction) -> None:
     if not (messages or subjects or contacts):
         return
     connection = session.connection()
-    write(connection, MESSAGES, list(messages.items()))
-    write(connection, SUBJECTS, list(subjects.items()))
-    write(connection, CONTACTS, list(contacts.items()))
+    write(connection, MESSAGES, list(messages.items()), _inserted(session, Message))
+    write(connection, SUBJECTS, list(subjects.items()), _inserted(session, Conversation))
+    write(connection, CONTACTS, list(contacts.items()), _inserted(session, Contact))
+
+
+def _inserted(session: Session, kind: type[Message | Conversation | Contact]) -> frozenset[int]:
+    """The ids of the rows of `kind` this flush inserted."""
+    return frozenset(obj.id for obj in session.new if isinstance(obj, kind))

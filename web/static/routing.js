@@ -304,7 +304,9 @@
       handle_minutes: parseFloat($("[data-field=sim-handle]").value || "8"),
     };
     const tbody = $("[data-testid=simulation] tbody");
-    const [a, b] = await Promise.all([api("POST", "/api/v1/routing/simulate", { ...load, rules: draft }), api("POST", "/api/v1/routing/simulate", load)]);
+    // One after the other: the server runs one simulation per lead at a time (a second is a 429).
+    const a = await api("POST", "/api/v1/routing/simulate", { ...load, rules: draft });
+    const b = await api("POST", "/api/v1/routing/simulate", load);
     tbody.replaceChildren();
     for (const [label, result] of [[message("draft"), a], [message("live"), b]]) {
       const teams = Object.entries(result.teams);
